@@ -86,7 +86,9 @@ class BadInputTest {
                 "sharable", false))).satisfies(backendFailure("Invalid_arguments", "Volume.create"));
         assertThat(failure("SR.create", Xapi.args("SR.create", "uuid", "4b3d0b4e-6b57-4c1f-9a53-3cbd1f8d3a10",
                 "name", "n", "description", "d"))).satisfies(backendFailure("Invalid_arguments", "SR.create"));
-        assertThat(failure("Volume.set", Xapi.args("Volume.set", "sr", sr, "key", "k", "k", "only-k")))
+        // An existing volume, so that only the missing "v" can be the problem.
+        String key = xapi.vdiCreate(sr, "target", MIB).key();
+        assertThat(failure("Volume.set", Xapi.args("Volume.set", "sr", sr, "key", key, "k", "only-k")))
                 .satisfies(backendFailure("Invalid_arguments", "Volume.set"));
         assertThat(failure("SR.stat", Json.obj("dbg", "no sr"))).satisfies(backendFailure("Invalid_arguments", "SR.stat"));
     }
