@@ -41,9 +41,16 @@ public final class XapiStorageScript {
     public enum Kind { VOLUME, DATAPATH }
 
     private final Path root;
+    private final long timeoutSeconds;
 
     public XapiStorageScript(Path root) {
+        this(root, CALL_TIMEOUT_SECONDS);
+    }
+
+    /** A shorter timeout is only for the emulation's own tests. */
+    public XapiStorageScript(Path root, long timeoutSeconds) {
         this.root = root;
+        this.timeoutSeconds = timeoutSeconds;
     }
 
     /** The staged install tree built by {@code mvn package} (system property set by tests/pom.xml). */
@@ -101,14 +108,14 @@ public final class XapiStorageScript {
         CompletableFuture<String> err = drain(p.getErrorStream());
         writeAndClose(p.getOutputStream(), stdin);
         try {
-            if (!p.waitFor(CALL_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                 p.descendants().forEach(ProcessHandle::destroyForcibly);
                 p.destroyForcibly();
                 p.waitFor(10, TimeUnit.SECONDS);
                 ScriptRun partial = new ScriptRun(script, method, stdin, -1,
                         getQuietly(out), getQuietly(err));
                 throw new StorageException(new ErrorRecord(TIMEOUT_CODE,
-                        List.of(script.toString(), "no answer within " + CALL_TIMEOUT_SECONDS + " s"), ""), partial);
+                        List.of(script.toString(), "no answer within " + timeoutSeconds + " s"), ""), partial);
             }
             return new ScriptRun(script, method, stdin, p.exitValue(),
                     out.get(30, TimeUnit.SECONDS), err.get(30, TimeUnit.SECONDS));
