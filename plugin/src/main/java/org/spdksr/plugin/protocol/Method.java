@@ -1,0 +1,4 @@
+package org.spdksr.plugin.protocol;
+
+/** A method an entry point can run. */
+public record Method(MethodSpec spec, Handler handler) {}
