@@ -10,8 +10,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,20 +25,18 @@ import org.junit.jupiter.api.io.TempDir;
 class BadInputTest {
     private static final long MIB = 1L << 20;
 
-    private final Xapi xapi = Xapi.staged();
-    private final XapiStorageScript xss = xapi.xss();
+    private static final Xapi xapi = Xapi.staged();
+    private static final XapiStorageScript xss = xapi.xss();
 
+    /** One SR for the class: every test here only adds volumes, and SR.create costs four JVM starts. */
     @TempDir
-    Path srDir;
+    static Path srDir;
 
-    private String sr;
-    private Map<String, String> deviceConfig;
+    private static String sr;
 
-    @BeforeEach
-    void createSr() {
-        Xapi.CreatedSr created = xapi.srCreateAndPlug(Map.of("path", srDir.toString()), "bad input", "");
-        sr = created.sr();
-        deviceConfig = created.deviceConfig();
+    @BeforeAll
+    static void createSr() {
+        sr = xapi.srCreateAndPlug(Map.of("path", srDir.toString()), "bad input", "").sr();
     }
 
     /** Runs a raw stdin and checks the failure shape every error shares. */
@@ -230,5 +231,57 @@ class BadInputTest {
         StorageException e = catchThrowableOfType(StorageException.class, () -> XapiStorageScript.interpret(run));
         assertThat(e.code()).startsWith("SR_BACKEND_FAILURE");
         assertWellFormed(e.error());
+    }
+
+    @Test
+    void absurdSizesAreRefusedCleanly() {
+        for (Object size : new Object[] {-1L, "-4096", "99999999999999999999"}) {
+            ErrorRecord e = failure("Volume.create", Xapi.args("Volume.create", "sr", sr, "name", "n",
+                    "description", "", "size", size, "sharable", false));
+            assertThat(e.code()).as("size %s", size).startsWith("SR_BACKEND_FAILURE");
+        }
+        Volume v = xapi.vdiCreate(sr, "grow me", MIB);
+        ErrorRecord e = failure("Volume.resize", Xapi.args("Volume.resize", "sr", sr, "key", v.key(), "new_size", -MIB));
+        assertThat(e.code()).startsWith("SR_BACKEND_FAILURE");
+        assertThat(xapi.volumeStat(sr, v.key()).virtualSize()).isEqualTo(MIB);
+    }
+
+    @Test
+    void aSizeTheFileSystemCannotHoldFailsCleanlyAndLeavesNothingBehind() throws IOException {
+        Set<String> before = volumeFiles();
+        Set<String> listedBefore = listedKeys();
+        // 1 EiB: far beyond any ext4/xfs file size limit, so the back end's truncate must fail.
+        ErrorRecord e = failure("Volume.create", Xapi.args("Volume.create", "sr", sr, "name", "too big",
+                "description", "", "size", 1L << 60, "sharable", false));
+        assertThat(e.code()).startsWith("SR_BACKEND_FAILURE");
+        assertThat(volumeFiles()).as("files in volumes/ after a failed create").isEqualTo(before);
+        assertThat(listedKeys()).isEqualTo(listedBefore);
+    }
+
+    @Test
+    void keysCannotReachFilesOutsideTheSr() throws IOException {
+        Path victim = Files.writeString(srDir.resolve("victim.raw"), "precious");
+        try {
+            for (String key : new String[] {"../victim", "../../victim", srDir.resolve("victim").toString()}) {
+                assertThat(failure("Volume.stat", Xapi.args("Volume.stat", "sr", sr, "key", key)))
+                        .satisfies(backendFailure("Volume_does_not_exist", key));
+                // Destroy may succeed (idempotent) or refuse, but must not touch the file.
+                xss.run(XapiStorageScript.Kind.VOLUME, "Volume.destroy",
+                        Json.compact(Xapi.args("Volume.destroy", "sr", sr, "key", key)));
+                assertThat(victim).hasContent("precious");
+            }
+        } finally {
+            Files.deleteIfExists(victim);
+        }
+    }
+
+    private static Set<String> volumeFiles() throws IOException {
+        try (Stream<Path> s = Files.list(Disk.volumesDir(srDir))) {
+            return s.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
+        }
+    }
+
+    private static Set<String> listedKeys() {
+        return xapi.srLs(sr).stream().map(Volume::key).collect(Collectors.toSet());
     }
 }
