@@ -1,8 +1,6 @@
 package org.spdksr.volume.sr;
 
-import java.io.IOException;
 import java.nio.file.Files;
-import java.sql.SQLException;
 import java.util.Optional;
 import org.spdksr.plugin.protocol.SmapiException;
 import org.spdksr.plugin.protocol.StorageError;
@@ -55,16 +53,6 @@ public final class SrAccess {
                     }
                 }
             }
-        }
-    }
-
-    /** Whether the site holds an SR; reads without the lock (the answer is advisory). */
-    public Optional<SrRecord> peek(SrSite site) throws IOException, SQLException {
-        if (!Files.exists(site.metadataFile())) {
-            return Optional.empty();
-        }
-        try (MetadataStore metadata = MetadataStore.open(site.metadataFile())) {
-            return metadata.sr();
         }
     }
 

@@ -2,6 +2,7 @@ package org.spdksr.volume.sr;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -114,16 +115,22 @@ public final class SrOperations {
      */
     public List<ProbeResult> probe(Map<String, String> deviceConfig) throws Exception {
         SrSite site = backends.siteFor(deviceConfig);
-        return access.withSite(site, (s, metadata, existing) -> {
-            if (existing.isEmpty()) {
-                return List.of(new ProbeResult(site.deviceConfig("").entrySet().stream()
-                        .filter(e -> !e.getKey().equals("sr_uuid"))
-                        .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)),
-                        true, null, Map.of("sr", "none: an SR can be created here")));
+        // Probing a device that holds no SR must leave no trace on it, not even a lock file.
+        if (java.nio.file.Files.exists(site.metadataFile())) {
+            Optional<ProbeResult> found = access.withSite(site, (s, metadata, existing) -> {
+                if (existing.isEmpty()) {
+                    return Optional.<ProbeResult>empty();
+                }
+                SrStat stat = statOf(new OpenSr(site, existing.get(), metadata));
+                return Optional.of(new ProbeResult(site.deviceConfig(existing.get().uuid()), true, stat, Map.of()));
+            });
+            if (found.isPresent()) {
+                return List.of(found.get());
             }
-            SrStat stat = statOf(new OpenSr(site, existing.get(), metadata));
-            return List.of(new ProbeResult(site.deviceConfig(existing.get().uuid()), true, stat, Map.of()));
-        });
+        }
+        Map<String, String> config = new java.util.HashMap<>(site.deviceConfig(""));
+        config.remove("sr_uuid");
+        return List.of(new ProbeResult(config, true, null, Map.of("sr", "none: an SR can be created here")));
     }
 
     private SrStat statOf(OpenSr sr) throws Exception {
