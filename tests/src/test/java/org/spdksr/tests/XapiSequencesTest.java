@@ -189,6 +189,12 @@ class XapiSequencesTest {
         assertThat(Disk.read(snapFile, 0, 4096)).isEqualTo(head);
         // ... and the source keeps its own keys, untouched by the snapshot's.
         assertThat(xapi.volumeStat(sr.sr(), src.key()).keys()).doesNotContainKey("is_a_snapshot");
+
+        // A snapshot outlives its source (xapi may destroy the VDI and keep its snapshots).
+        xapi.vdiDestroy(sr.sr(), src.key());
+        assertThat(Disk.read(snapFile, 0, 4096)).isEqualTo(head);
+        assertThat(xapi.volumeStat(sr.sr(), snap.key()).keys()).containsAllEntriesOf(snap.xapiKeys());
+        assertThat(xapi.srScan(sr.sr()).volumes()).extracting(Volume::key).containsExactly(snap.key());
     }
 
     @Test
@@ -218,8 +224,15 @@ class XapiSequencesTest {
         assertThat(fromSnap.readWrite()).isTrue();
         assertThat(Disk.read(Disk.volumeFile(srDir, fromSnap.key()), 0, 4096)).isEqualTo(srcWrite);
         assertThat(xapi.volumeStat(sr.sr(), fromSnap.key()).readWrite()).isTrue();
-        // Clones get fresh identities.
+        // Clones get fresh identities, and each volume its own URI (the datapath opens a volume
+        // from its URI alone, §2.5).
         assertThat(List.of(src.uuid(), clone.uuid(), snap.volume().uuid(), fromSnap.uuid())).doesNotHaveDuplicates();
+        List<Volume> all = xapi.srScan(sr.sr()).volumes();
+        assertThat(all).hasSize(4);
+        assertThat(all).flatExtracting(Volume::uri).doesNotHaveDuplicates();
+        for (Volume v : all) {
+            assertThat(xapi.volumeStat(sr.sr(), v.key()).uri()).as("URI of %s is stable", v.key()).isEqualTo(v.uri());
+        }
     }
 
     @Test
