@@ -362,4 +362,32 @@ class XapiSequencesTest {
             assertThat(left).isEmpty();
         }
     }
+
+    @Test
+    void srCreateNeverOverwritesAnExistingSr() {
+        Xapi.CreatedSr sr = newSr();
+        Volume v = xapi.vdiCreate(sr.sr(), "precious", MIB);
+
+        StorageException e = org.assertj.core.api.Assertions.catchThrowableOfType(StorageException.class,
+                () -> xapi.srCreate(UUID.randomUUID().toString(), Map.of("path", srDir.toString()), "second", ""));
+        assertThat(e).as("a second SR.create on the same directory").isNotNull();
+        assertThat(e.code()).startsWith("SR_BACKEND_FAILURE");
+        assertThat(e.error().params()).last().asString().isNotBlank();
+
+        Xapi.Scan scan = xapi.srScan(sr.sr());
+        assertThat(scan.stat().uuid()).isEqualTo(sr.uuid());
+        assertThat(scan.volume(v.key())).isNotNull();
+    }
+
+    @Test
+    void srAttachRefusesADirectoryHoldingAnotherSr() {
+        Xapi.CreatedSr sr = newSr();
+        Map<String, String> wrong = new LinkedHashMap<>(sr.deviceConfig());
+        wrong.put("sr_uuid", UUID.randomUUID().toString());
+        StorageException e = org.assertj.core.api.Assertions.catchThrowableOfType(StorageException.class,
+                () -> xapi.pbdPlug(wrong));
+        assertThat(e).as("SR.attach with the sr_uuid of another SR").isNotNull();
+        assertThat(e.code()).startsWith("SR_BACKEND_FAILURE");
+        assertThat(xapi.pbdPlug(sr.deviceConfig()).stat().uuid()).isEqualTo(sr.uuid());
+    }
 }
