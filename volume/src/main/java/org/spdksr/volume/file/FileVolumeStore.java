@@ -16,6 +16,8 @@ import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.spdksr.plugin.idl.VolumeUri;
+import org.spdksr.plugin.protocol.SmapiException;
+import org.spdksr.plugin.protocol.StorageError;
 import org.spdksr.volume.store.Space;
 import org.spdksr.volume.store.StoredVolume;
 import org.spdksr.volume.store.VolumeKeys;
@@ -56,8 +58,11 @@ final class FileVolumeStore implements VolumeStore {
     public StoredVolume create(String key, long size) throws IOException {
         Path temporary = temporaryFor(key);
         try (RandomAccessFile file = new RandomAccessFile(temporary.toFile(), "rw")) {
-            file.setLength(size); // extends with a hole: no blocks are allocated
+            setLength(file, size, key); // extends with a hole: no blocks are allocated
             file.getFD().sync();
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(temporary);
+            throw e;
         }
         return install(temporary, key);
     }
@@ -67,7 +72,7 @@ final class FileVolumeStore implements VolumeStore {
         // FileChannel.truncate only shrinks; setLength grows with a hole, allocating nothing.
         try (RandomAccessFile file = new RandomAccessFile(fileOf(key).toFile(), "rw")) {
             if (file.length() < newSize) {
-                file.setLength(newSize);
+                setLength(file, newSize, key);
                 file.getFD().sync();
             }
         }
@@ -143,6 +148,18 @@ final class FileVolumeStore implements VolumeStore {
     @Override
     public VolumeUri uri(String srUuid, String key, boolean readOnly) {
         return new VolumeUri.FileVolume(fileOf(key), srUuid, key, readOnly);
+    }
+
+    /** The file system's own limit (EFBIG) is a user error with a size to change, not a crash. */
+    private void setLength(RandomAccessFile file, long size, String key) {
+        try {
+            file.setLength(size);
+        } catch (IOException e) {
+            throw new SmapiException(new StorageError.BackendFailure("SR_BACKEND_FAILURE", "VDI_too_large", key),
+                    "Cannot make volume " + key + " " + size + " bytes long in " + directory + ": the file system "
+                            + "refused (" + e.getMessage() + "). Choose a smaller size, or put the SR on a file "
+                            + "system that allows larger files.", e);
+        }
     }
 
     private Path fileOf(String key) {

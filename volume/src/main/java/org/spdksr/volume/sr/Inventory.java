@@ -40,6 +40,7 @@ final class Inventory {
         for (StoredVolume orphan : stored.values()) {
             volumes.add(view(sr, adopt(sr, orphan), orphan));
         }
+        volumes.sort(java.util.Comparator.comparing(Volume::key));
         return volumes;
     }
 

@@ -168,6 +168,20 @@ class FileSrTest {
     }
 
     @Test
+    void aSizeTheFileSystemCannotHoldIsAClearErrorAndLeavesNothing() throws Exception {
+        assertThatThrownBy(() -> volumes.create(sr, "huge", "", Long.MAX_VALUE - 4096, false))
+                .isInstanceOfSatisfying(SmapiException.class, e -> assertThat(params(e)).startsWith("VDI_too_large|"))
+                .hasMessageContaining("smaller size");
+        try (var files = Files.list(dir.resolve("volumes"))) {
+            assertThat(files).isEmpty();
+        }
+        Volume v = volumes.create(sr, "small", "", 4096, false);
+        assertThatThrownBy(() -> volumes.resize(sr, v.key(), Long.MAX_VALUE - 4096))
+                .isInstanceOfSatisfying(SmapiException.class, e -> assertThat(params(e)).startsWith("VDI_too_large|"));
+        assertThat(volumes.stat(sr, v.key()).virtualSize()).isEqualTo(4096);
+    }
+
+    @Test
     void hostileKeysNeverReachTheFileSystem() throws Exception {
         for (String key : List.of("../spdk-sr.db", "/etc/passwd", "", ".hidden", "a/b")) {
             assertThatThrownBy(() -> volumes.stat(sr, key))
