@@ -390,4 +390,26 @@ class XapiSequencesTest {
         assertThat(e.code()).startsWith("SR_BACKEND_FAILURE");
         assertThat(xapi.pbdPlug(sr.deviceConfig()).stat().uuid()).isEqualTo(sr.uuid());
     }
+
+    @Test
+    void twoSrsKeepTheirVolumesApart(@TempDir Path otherDir) {
+        Xapi.CreatedSr a = newSr();
+        Xapi.CreatedSr b = xapi.srCreateAndPlug(Map.of("path", otherDir.toString()), "other SR", "");
+        assertThat(b.sr()).isNotEqualTo(a.sr());
+        Volume va = xapi.vdiCreate(a.sr(), "in a", MIB);
+        Volume vb = xapi.vdiCreate(b.sr(), "in b", MIB);
+
+        assertThat(xapi.srScan(a.sr()).volumes()).extracting(Volume::key).containsExactly(va.key());
+        assertThat(xapi.srScan(b.sr()).volumes()).extracting(Volume::key).containsExactly(vb.key());
+        assertThat(Disk.volumeFile(otherDir, vb.key())).exists();
+        assertThat(Disk.volumeFile(srDir, vb.key())).doesNotExist();
+        // Destroying through the wrong SR must not reach the other SR's volume.
+        xss().run(XapiStorageScript.Kind.VOLUME, "Volume.destroy",
+                Json.compact(Xapi.args("Volume.destroy", "sr", a.sr(), "key", vb.key())));
+        assertThat(xapi.volumeStat(b.sr(), vb.key()).name()).isEqualTo("in b");
+    }
+
+    private XapiStorageScript xss() {
+        return xapi.xss();
+    }
 }
