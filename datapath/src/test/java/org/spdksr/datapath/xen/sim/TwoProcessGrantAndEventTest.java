@@ -134,7 +134,8 @@ class TwoProcessGrantAndEventTest {
 
     private static void assertRefused(XenAccess xen, GrantRef ref, boolean writable, GrantStatus expected)
             throws IOException {
-        try (GrantMapping m = xen.grants().map(List.of(ref), writable)) {
+        try {
+            xen.grants().map(List.of(ref), writable).close();
             throw new AssertionError("mapping " + ref + (writable ? " writable" : "") + " was not refused");
         } catch (GrantException e) {
             assertThat(e.status()).isEqualTo(expected);
