@@ -121,6 +121,23 @@ class SimGrantAccessTest {
     }
 
     @Test
+    void aRecreatedDomainIsSeenAfresh() throws IOException {
+        GrantRef old = grant(1, 0, false);
+        backend.map(List.of(old), false).close();
+        guest.close();
+        host.destroyDomain(GUEST);
+        assertThat(refusal(() -> backend.map(List.of(old), false))).isEqualTo(GrantStatus.BAD_DOMAIN);
+        host.createDomain(GUEST, 4, 16);
+        guest = SimDomain.attach(host.layout(), GUEST);
+        assertThat(refusal(() -> backend.map(List.of(old), false))).isEqualTo(GrantStatus.GENERAL_ERROR);
+        GrantRef fresh = grant(3, 0, false);
+        guest.memory().page(3).put(0, (byte) 33);
+        try (GrantMapping m = backend.map(List.of(fresh), false)) {
+            assertThat(m.buffer().get(0)).isEqualTo((byte) 33);
+        }
+    }
+
+    @Test
     void copyReportsOneStatusPerSegment() throws IOException {
         GrantRef ro = grant(6, 0, true);
         GrantRef rw = grant(7, 0, false);

@@ -206,6 +206,18 @@ public abstract class XenstoreConformanceTest {
         assertThat(errorOf(() -> xs.read("/" + "a".repeat(XsWire.ABS_PATH_MAX)))).isEqualTo(XsError.EINVAL);
     }
 
+    @Test
+    void directoryReplyOverThePayloadLimitIsE2bigAndConnectionSurvives() throws IOException {
+        xs.transaction(tx -> {
+            for (int i = 0; i < 250; i++) {
+                tx.write(root + "/wide/child-with-a-long-name-" + i, "");
+            }
+            return null;
+        });
+        assertThat(errorOf(() -> xs.directory(root + "/wide"))).isEqualTo(XsError.E2BIG);
+        assertThat(xs.read(root + "/wide")).isEmpty();
+    }
+
     // ---- permissions -------------------------------------------------------------------------
 
     @Test

@@ -6,6 +6,8 @@ import com.sun.jna.Pointer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,7 +38,8 @@ public final class SimGrantAccess implements GrantAccess {
     private final LibC libc = LibC.load();
     private final Map<Integer, Guest> guests = new ConcurrentHashMap<>();
 
-    private record Guest(SimGrantTable table, SimGuestMemory memory) {
+    /** {@code fileKey} identifies the grant-table file, so a destroyed and recreated domain is reopened. */
+    private record Guest(SimGrantTable table, SimGuestMemory memory, Object fileKey) {
     }
 
     private record Resolved(GrantStatus status, int frame, String detail) {
@@ -48,13 +51,17 @@ public final class SimGrantAccess implements GrantAccess {
     }
 
     private Guest guest(int domid) throws IOException {
+        Object key;
+        try {
+            key = Files.readAttributes(layout.grantTableFile(domid), BasicFileAttributes.class).fileKey();
+        } catch (NoSuchFileException e) {
+            guests.remove(domid);
+            return null;
+        }
         Guest g = guests.get(domid);
-        if (g == null) {
-            if (!Files.exists(layout.grantTableFile(domid)) || !Files.exists(layout.memoryFile(domid))) {
-                return null;
-            }
+        if (g == null || !g.fileKey().equals(key)) {
             g = new Guest(SimGrantTable.open(layout.grantTableFile(domid), false),
-                    SimGuestMemory.open(layout.memoryFile(domid)));
+                    SimGuestMemory.open(layout.memoryFile(domid)), key);
             guests.put(domid, g);
         }
         return g;

@@ -19,15 +19,18 @@ final class SimConnection {
     private final int domid;
     private final SocketChannel channel;
     private final SimStore store;
+    private final java.util.function.Consumer<SimConnection> onClose;
     private final BlockingQueue<XsMessage> outgoing = new LinkedBlockingQueue<>();
     /** Identity marker that stops the writer; never sent. */
     private final XsMessage stop = new XsMessage(0xffff, 0, 0, new byte[0]);
     private volatile boolean closed;
 
-    SimConnection(int domid, SocketChannel channel, SimStore store) {
+    SimConnection(int domid, SocketChannel channel, SimStore store,
+            java.util.function.Consumer<SimConnection> onClose) {
         this.domid = domid;
         this.channel = channel;
         this.store = store;
+        this.onClose = onClose;
     }
 
     int domid() {
@@ -87,6 +90,7 @@ final class SimConnection {
         }
         closed = true;
         store.disconnect(this);
+        onClose.accept(this);
         outgoing.add(stop);
         try {
             channel.close();

@@ -12,6 +12,7 @@ import org.spdksr.datapath.xen.xenstore.NodePermissions;
 import org.spdksr.datapath.xen.xenstore.XenstorePaths;
 import org.spdksr.datapath.xen.xenstore.XsMessage;
 import org.spdksr.datapath.xen.xenstore.XsMessageType;
+import org.spdksr.datapath.xen.xenstore.XsWire;
 
 /**
  * The simulated store: the live tree, transactions, watches and the request dispatcher
@@ -47,6 +48,10 @@ final class SimStore {
         XsMessage reply;
         try {
             reply = dispatch(conn, m, changes);
+            if (reply.length() > XsWire.PAYLOAD_MAX) {
+                // A reply over the limit would kill the client's connection (blkif.md §4.1); real servers say E2BIG.
+                throw new XsFailure("E2BIG", "reply of " + reply.length() + " bytes");
+            }
         } catch (XsFailure f) {
             reply = XsMessage.of(XsMessageType.ERROR, m.reqId(), m.txId(), XsMessage.joinNul(f.errorName()));
             changes.clear();

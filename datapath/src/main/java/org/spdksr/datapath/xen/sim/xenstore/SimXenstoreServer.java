@@ -87,7 +87,7 @@ public final class SimXenstoreServer implements AutoCloseable {
         try {
             while (!closed) {
                 SocketChannel c = l.channel().accept();
-                SimConnection conn = new SimConnection(domid, c, store);
+                SimConnection conn = new SimConnection(domid, c, store, this::forget);
                 synchronized (this) {
                     if (closed) {
                         c.close();
@@ -102,6 +102,10 @@ public final class SimXenstoreServer implements AutoCloseable {
                 LOG.warn("simulated xenstore server stopped accepting on {}: {}", l.path(), e.getMessage());
             }
         }
+    }
+
+    private synchronized void forget(SimConnection conn) {
+        connections.remove(conn);
     }
 
     @Override
