@@ -84,6 +84,35 @@ class SimEventChannelsTest {
     }
 
     @Test
+    void readUnmaskThenCheckNeverMissesTheLastNotification() throws Exception {
+        int guestPort = guest.bindUnbound(0);
+        int backendPort = backend.bindInterdomain(3, guestPort);
+        java.util.concurrent.atomic.AtomicInteger produced = new java.util.concurrent.atomic.AtomicInteger();
+        int total = 2000;
+        Thread producer = new Thread(() -> {
+            try {
+                for (int i = 0; i < total; i++) {
+                    produced.incrementAndGet();
+                    guest.notify(guestPort);
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        producer.start();
+        // blkif.md §3/§9: read the port, unmask it, then look at the shared state.
+        int seen = 0;
+        while (seen < total) {
+            int[] ports = backend.awaitPending(WAIT);
+            assertThat(ports).as("an event while %d of %d were seen", seen, total).isNotEmpty();
+            backend.unmask(ports);
+            seen = produced.get();
+        }
+        producer.join();
+        assertThat(seen).isEqualTo(total);
+    }
+
+    @Test
     void bindingAPortAllocatedForAnotherDomainIsRefused() throws IOException {
         int forDom7 = guest.bindUnbound(7);
         assertThatThrownBy(() -> backend.bindInterdomain(3, forDom7)).hasMessageContaining("EINVAL")

@@ -294,6 +294,9 @@ public abstract class XenstoreConformanceTest {
             WatchEvent first = nextEvent(w);
             assertThat(first.path()).isEqualTo(root);
             assertThat(first.token()).isEqualTo(w.token());
+            xs.write(root + "/marker", "m");
+            // The next event is the marker's: registration fired exactly once.
+            assertThat(nextEvent(w).path()).isEqualTo(root + "/marker");
         }
     }
 
@@ -317,6 +320,35 @@ public abstract class XenstoreConformanceTest {
             nextEvent(w);
             xs.rm(root + "/gone");
             assertThat(nextEvent(w).path()).isEqualTo(root + "/gone/deep/leaf");
+        }
+    }
+
+    @Test
+    void relativeWatchReportsRelativePaths() throws Exception {
+        Xenstore g = guest(GUEST);
+        String home = XenstorePaths.domainPath(GUEST);
+        xs.mkdir(home);
+        xs.setPerms(home, NodePermissions.owned(GUEST, XsAccess.NONE));
+        g.mkdir("spdksr-conformance");
+        try (XenstoreWatch w = g.watch("spdksr-conformance")) {
+            assertThat(nextEvent(w).path()).isEqualTo("spdksr-conformance");
+            xs.write(home + "/spdksr-conformance/k", "v");
+            assertThat(nextEvent(w).path()).isEqualTo("spdksr-conformance/k");
+        }
+    }
+
+    @Test
+    void watcherIsNotToldAboutNodesItCannotRead() throws Exception {
+        Xenstore g = guest(GUEST);
+        xs.mkdir(root + "/vis");
+        xs.setPerms(root + "/vis", NodePermissions.owned(0, XsAccess.READ));
+        xs.mkdir(root + "/vis/hidden");
+        xs.setPerms(root + "/vis/hidden", NodePermissions.owned(0, XsAccess.NONE));
+        try (XenstoreWatch w = g.watch(root + "/vis")) {
+            nextEvent(w);
+            xs.write(root + "/vis/hidden/secret", "s");
+            xs.write(root + "/vis/shown", "x");
+            assertThat(nextEvent(w).path()).isEqualTo(root + "/vis/shown");
         }
     }
 
