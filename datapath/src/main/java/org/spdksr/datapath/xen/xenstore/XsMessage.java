@@ -63,9 +63,4 @@ public record XsMessage(int type, int reqId, int txId, byte[] payload) {
         }
         return out;
     }
-
-    public XsMessageType knownType() {
-        return XsMessageType.fromCode(type).orElseThrow(
-                () -> new IllegalStateException("unknown xenstore message type " + type));
-    }
 }

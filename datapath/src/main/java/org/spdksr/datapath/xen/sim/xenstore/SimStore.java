@@ -1,7 +1,7 @@
 package org.spdksr.datapath.xen.sim.xenstore;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -103,7 +103,7 @@ final class SimStore {
                 String p = path(conn, args, 0, false);
                 byte[] payload = m.payload();
                 int nul = indexOfNul(payload);
-                byte[] value = java.util.Arrays.copyOfRange(payload, nul + 1, payload.length);
+                byte[] value = Arrays.copyOfRange(payload, nul + 1, payload.length);
                 tree(conn, m).write(domid, p, value, txChanges(conn, m, changes));
                 yield ok(m);
             }
@@ -316,9 +316,5 @@ final class SimStore {
 
     private static XsMessage reply(XsMessage m, byte[] payload) {
         return new XsMessage(m.type(), m.reqId(), m.txId(), payload);
-    }
-
-    static String utf8(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
     }
 }
