@@ -1,0 +1,68 @@
+package org.spdksr.datapath.xen;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.spdksr.datapath.xen.sim.SimXenHost;
+
+/** Implementation choice by configuration only, and the rule that production code does not import the simulation. */
+class XenAccessFactoryTest {
+    @TempDir
+    Path root;
+
+    @Test
+    void modeMustBeStatedExplicitly() {
+        assertThatThrownBy(() -> XenAccessConfig.from(Map.of())).hasMessageContaining("SPDKSR_XEN_MODE is not set");
+        assertThatThrownBy(() -> XenAccessConfig.from(Map.of("SPDKSR_XEN_MODE", "sim")))
+                .hasMessageContaining("SPDKSR_XEN_SIM_ROOT");
+        assertThatThrownBy(() -> XenAccessConfig.from(Map.of("SPDKSR_XEN_MODE", "auto")))
+                .hasMessageContaining("not 'linux' or 'sim'");
+        assertThat(XenAccessConfig.from(Map.of("SPDKSR_XEN_MODE", "linux"))).isEqualTo(XenAccessConfig.linux());
+        assertThat(XenAccessConfig.from(Map.of("SPDKSR_XEN_MODE", "SIM", "SPDKSR_XEN_SIM_ROOT", "/x")))
+                .isEqualTo(XenAccessConfig.sim(Path.of("/x")));
+    }
+
+    @Test
+    void simModeReachesTheSimulatedHost() throws IOException {
+        try (SimXenHost host = SimXenHost.start(root);
+                XenAccess xen = XenAccessFactory.open(XenAccessConfig.sim(root))) {
+            assertThat(xen.xenstore().readString("/local/domain/0/name")).isEqualTo("Domain-0");
+        }
+    }
+
+    @Test
+    void linuxModeWithoutXenFailsLoudlyInsteadOfFallingBack() {
+        assumeFalse(Files.exists(Path.of("/dev/xen/gntdev")), "this host has Xen");
+        assertThatThrownBy(() -> XenAccessFactory.open(XenAccessConfig.linux())).isInstanceOf(IOException.class)
+                .hasMessageMatching("(?s).*(xenstored|xenbus|/dev/xen).*");
+    }
+
+    @Test
+    void productionCodeImportsTheSimulationOnlyThroughTheFactory() throws IOException {
+        Path main = Path.of("src/main/java/org/spdksr/datapath");
+        assumeFalse(!Files.isDirectory(main), "sources not found from " + Path.of("").toAbsolutePath());
+        List<Path> offenders;
+        try (Stream<Path> files = Files.walk(main)) {
+            offenders = files.filter(p -> p.toString().endsWith(".java"))
+                    .filter(p -> !p.toString().contains("/xen/sim/"))
+                    .filter(p -> !p.getFileName().toString().equals("XenAccessFactory.java"))
+                    .filter(p -> {
+                        try {
+                            return Files.readString(p).contains("org.spdksr.datapath.xen.sim");
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }).toList();
+        }
+        assertThat(offenders).as("production classes importing the simulation").isEmpty();
+    }
+}
