@@ -143,6 +143,12 @@ public final class XapiStorageScript {
             return value;
         }
         ErrorRecord error = errorRecordOrNull(parseOrNull(run.stdout()));
+        if (error == null && run.exitCode() > 128) {
+            // The JDK reports death by signal N as exit 128+N; XSS reports it as "signalled".
+            throw new StorageException(new ErrorRecord("SCRIPT_FAILED",
+                    List.of(script, "signalled", String.valueOf(run.exitCode() - 128), run.stdout(), run.stdout()),
+                    ""), run);
+        }
         if (error == null) {
             throw new StorageException(new ErrorRecord("SCRIPT_FAILED",
                     List.of(script, "non-zero exit and bad json on stdout", String.valueOf(run.exitCode()),

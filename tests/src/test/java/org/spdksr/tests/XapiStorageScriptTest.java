@@ -104,4 +104,13 @@ class XapiStorageScriptTest {
                 () -> new XapiStorageScript(root, 1).volume("Hang.forever", Json.obj("dbg", "t")));
         assertThat(e.code()).isEqualTo(XapiStorageScript.TIMEOUT_CODE);
     }
+
+    @Test
+    void aScriptKilledByASignalIsReportedAsSignalled() throws Exception {
+        script("Die.killed", "cat >/dev/null; kill -9 $$");
+        StorageException e = failure("Die.killed");
+        assertThat(e.code()).isEqualTo("SCRIPT_FAILED");
+        assertThat(e.error().param(1)).isEqualTo("signalled");
+        assertThat(e.error().param(2)).isEqualTo("9");
+    }
 }
