@@ -121,6 +121,11 @@ class XapiSequencesTest {
         Path file = Disk.volumeFile(srDir, v.key());
         assertThat(file).isRegularFile();
         assertThat(Disk.size(file)).isEqualTo(v.virtualSize());
+        // Thin provisioning: physical_utilisation follows the blocks really written.
+        assertThat(v.physicalUtilisation()).isBetween(0L, 64 * 1024L);
+        Disk.write(file, 0, Disk.pattern(5, 256 * 1024));
+        assertThat(xapi.volumeStat(sr.sr(), v.key()).physicalUtilisation())
+                .isBetween(256 * 1024L, Disk.allocatedBytes(file));
 
         Xapi.Scan scan = xapi.srScan(sr.sr());
         assertThat(scan.volume(v.key())).isNotNull();
