@@ -151,9 +151,14 @@ public final class FileBlockDevice implements BlockDevice {
                 + " refuses O_DIRECT reads even at 4096-byte alignment; open it without direct I/O");
     }
 
-    /** A direct buffer of {@code size} bytes whose address is a multiple of {@code align}. */
-    static ByteBuffer alignedBuffer(int size, int align) {
-        return ByteBuffer.allocateDirect(size + align).alignedSlice(align).limit(size);
+    /**
+     * A direct buffer of {@code size} bytes whose address is a multiple of {@code align} (a power of
+     * two). {@link ByteBuffer#alignedSlice} also rounds the capacity down to a multiple of
+     * {@code align}, hence the rounded-up allocation.
+     */
+    public static ByteBuffer alignedBuffer(int size, int align) {
+        int rounded = (int) roundUp(size, align);
+        return ByteBuffer.allocateDirect(rounded + align).alignedSlice(align).limit(size);
     }
 
     public Path path() {

@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 import org.spdksr.datapath.device.BlockDevice;
 import org.spdksr.datapath.device.BlockDeviceException;
 import org.spdksr.datapath.device.DeviceRange;
+import org.spdksr.datapath.device.FileBlockDevice;
 
 /**
  * One client session: fixed newstyle negotiation, then the transmission phase (proto.md). One
@@ -235,7 +236,7 @@ final class NbdConnection implements Runnable {
         }
         int length = (int) r.length();
         acquire(length);
-        ByteBuffer data = alignedBuffer(length, device.logicalBlockSize());
+        ByteBuffer data = FileBlockDevice.alignedBuffer(length, device.logicalBlockSize());
         start(r.handle(), length, device.read(r.offset(), data), data);
     }
 
@@ -248,7 +249,7 @@ final class NbdConnection implements Runnable {
         }
         int length = (int) w.length();
         acquire(length);
-        ByteBuffer data = alignedBuffer(length, export.device().logicalBlockSize());
+        ByteBuffer data = FileBlockDevice.alignedBuffer(length, export.device().logicalBlockSize());
         try {
             NbdCodec.fill(channel, data, false);
         } catch (IOException e) {
@@ -346,10 +347,6 @@ final class NbdConnection implements Runnable {
         } finally {
             writeLock.unlock();
         }
-    }
-
-    private static ByteBuffer alignedBuffer(int length, int alignment) {
-        return ByteBuffer.allocateDirect(length + alignment).alignedSlice(alignment).limit(length);
     }
 
     private void closeChannel() {
