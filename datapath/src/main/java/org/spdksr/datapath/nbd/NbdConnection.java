@@ -149,7 +149,12 @@ final class NbdConnection implements Runnable {
                 }
                 reply(option, new NbdOptionReply.Ack());
             } else if (option instanceof NbdOption.Abort) {
-                reply(option, new NbdOptionReply.Ack());
+                try {
+                    reply(option, new NbdOptionReply.Ack());
+                } catch (IOException e) {
+                    // proto.md NBD_OPT_ABORT: clients may close without waiting for the ACK (qemu does).
+                    LOG.debug("{}: client left before the ABORT acknowledgement: {}", label, e.getMessage());
+                }
                 return null;
             } else if (option instanceof NbdOption.Malformed m) {
                 reply(option, new NbdOptionReply.Error(NbdProtocol.REP_ERR_INVALID, m.reason()));
