@@ -7,6 +7,8 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -21,6 +23,10 @@ import org.spdksr.datapath.device.FileBlockDevice;
  * thread reads requests in order and hands them to the device without waiting; each reply is sent
  * when its operation completes, so replies may come out of order (the client matches them by
  * handle) and are written whole under a lock so they never interleave on the socket.
+ *
+ * <p>Replies are written by a reply thread of the connection, never by the thread that completes
+ * the device operation: a device's I/O threads are shared with the guest ring, and a client that
+ * stops reading its replies must not stall them on a full socket.
  *
  * <p>Memory is bounded: a request takes an in-flight slot and its payload size from a byte budget
  * before its buffer is allocated; when either runs out the reader stops reading, which pushes back
@@ -39,6 +45,7 @@ final class NbdConnection implements Runnable {
     private final Semaphore bufferBytes;
     private final int bufferBudget;
     private final CountDownLatch finished = new CountDownLatch(1);
+    private final ExecutorService replier;
     private volatile boolean stopping;
 
     NbdConnection(SocketChannel channel, ExportRegistry registry, NbdServerConfig config, String label) {
@@ -49,6 +56,11 @@ final class NbdConnection implements Runnable {
         this.slots = new Semaphore(config.maxInFlightPerConnection());
         this.bufferBudget = (int) Math.min(Integer.MAX_VALUE, config.maxBufferedBytesPerConnection());
         this.bufferBytes = new Semaphore(bufferBudget);
+        this.replier = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, label + " replies");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     @Override
@@ -69,6 +81,7 @@ final class NbdConnection implements Runnable {
         } finally {
             // proto.md "Terminating the transmission phase": handle outstanding requests before closing.
             slots.acquireUninterruptibly(config.maxInFlightPerConnection());
+            replier.shutdown();
             registry.unbind(this);
             closeChannel();
             finished.countDown();
@@ -323,7 +336,7 @@ final class NbdConnection implements Runnable {
 
     /** Replies when {@code op} completes, then gives back what {@link #acquire} took for it. */
     private void start(long handle, int bytes, CompletableFuture<Void> op, ByteBuffer readData) {
-        op.whenComplete((v, failure) -> {
+        op.whenCompleteAsync((v, failure) -> {
             try {
                 if (failure != null) {
                     LOG.debug("{}: request {} failed: {}", label, handle, failure.toString());
@@ -337,7 +350,7 @@ final class NbdConnection implements Runnable {
             } finally {
                 release(bytes);
             }
-        });
+        }, replier);
     }
 
     private void sendReply(long handle, int error, ByteBuffer data) throws IOException {

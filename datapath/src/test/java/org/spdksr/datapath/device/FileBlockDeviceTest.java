@@ -324,6 +324,56 @@ class FileBlockDeviceTest {
                 .isInstanceOf(IOException.class);
     }
 
+    // ---- block devices ---------------------------------------------------------------------
+
+    /**
+     * A loop device over a temp file stands in for a disk: sector size from BLKSSZGET, size from
+     * lseek, discard with BLKDISCARD (the loop driver punches a hole in its backing file). Needs
+     * root and loop devices; skips otherwise.
+     */
+    @Test
+    void blockDeviceThroughALoopDevice() throws Exception {
+        Path backing = newFile(dir, SIZE);
+        Process p;
+        try {
+            p = new ProcessBuilder("losetup", "--find", "--show", backing.toString()).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            assumeTrue(false, "skipped: losetup is not available: " + e.getMessage());
+            return;
+        }
+        String out = new String(p.getInputStream().readAllBytes()).trim();
+        assumeTrue(p.waitFor() == 0 && out.startsWith("/dev/loop"),
+                "skipped: cannot attach a loop device (needs root and /dev/loop*): " + out);
+        Path loop = Path.of(out);
+        try {
+            try (FileBlockDevice dev = FileBlockDevice.open(loop, FileDeviceOptions.defaults())) {
+                assertThat(dev.isBlockDevice()).isTrue();
+                assertThat(dev.sizeBytes()).isEqualTo(SIZE);
+                assertThat(dev.logicalBlockSize()).isEqualTo(512);
+                await(dev.write(0, ByteBuffer.wrap(pattern(9, 2 << 20))));
+                await(dev.flush());
+                ByteBuffer back = ByteBuffer.allocate(2 << 20);
+                await(dev.read(0, back));
+                assertThat(back.array()).isEqualTo(pattern(9, 2 << 20));
+                assertThat(failure(dev.write(SIZE - 512, ByteBuffer.allocate(1024)))).isEqualTo(Reason.OUT_OF_RANGE);
+                long before = allocatedBlocks(backing);
+                await(dev.discard(1000, (1 << 20) - 1000)); // trimmed inward to [1024, 1 MiB)
+                await(dev.flush());
+                assertThat(allocatedBlocks(backing)).as("BLKDISCARD freed blocks of the backing file").isLessThan(before);
+            }
+            try (FileBlockDevice direct = FileBlockDevice.open(loop, FileDeviceOptions.defaults().withDirect(true))) {
+                ByteBuffer b = FileBlockDevice.alignedBuffer(4096, 4096);
+                await(direct.read(1 << 20, b));
+                byte[] got = new byte[4096];
+                b.get(got);
+                assertThat(got).isEqualTo(Arrays.copyOfRange(pattern(9, 2 << 20), 1 << 20, (1 << 20) + 4096));
+            }
+        } finally {
+            new ProcessBuilder("losetup", "-d", loop.toString()).inheritIO().start().waitFor();
+        }
+        assertThat(Files.size(backing)).isEqualTo(SIZE);
+    }
+
     // ---- null device -----------------------------------------------------------------------
 
     @Test
