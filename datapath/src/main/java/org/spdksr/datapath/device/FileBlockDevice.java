@@ -177,8 +177,12 @@ public final class FileBlockDevice implements BlockDevice {
         return options.readOnly();
     }
 
+    /** Re-reads the size (online resize); after {@link #close()} the last size seen, since the descriptor number may be reused. */
     @Override
     public long sizeBytes() {
+        if (closed.get()) {
+            return cachedSize;
+        }
         try {
             long size = LinuxIo.lseek64(fd, 0, LinuxIo.SEEK_END);
             cachedSize = size;

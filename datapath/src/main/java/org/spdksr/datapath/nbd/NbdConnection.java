@@ -11,6 +11,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.spdksr.datapath.device.BlockDevice;
@@ -234,7 +235,7 @@ final class NbdConnection implements Runnable {
                 read(device, size, r);
             } else if (command instanceof NbdCommand.Flush f) {
                 acquire(0);
-                start(f.handle(), 0, device.flush(), null);
+                start(f.handle(), 0, invoke(device::flush), null);
             } else if (command instanceof NbdCommand.Trim t) {
                 trim(export, size, t);
             } else {
@@ -254,8 +255,13 @@ final class NbdConnection implements Runnable {
         }
         int length = (int) r.length();
         acquire(length);
-        ByteBuffer data = FileBlockDevice.alignedBuffer(length, device.logicalBlockSize());
-        start(r.handle(), length, device.read(r.offset(), data), data);
+        ByteBuffer data = allocate(length, device);
+        if (data == null) {
+            release(length);
+            sendReply(r.handle(), NbdProtocol.ENOMEM, null);
+            return;
+        }
+        start(r.handle(), length, invoke(() -> device.read(r.offset(), data)), data);
     }
 
     /** The payload is always consumed, even for a refused write, so the stream stays in step. */
@@ -267,7 +273,13 @@ final class NbdConnection implements Runnable {
         }
         int length = (int) w.length();
         acquire(length);
-        ByteBuffer data = FileBlockDevice.alignedBuffer(length, export.device().logicalBlockSize());
+        ByteBuffer data = allocate(length, export.device());
+        if (data == null) {
+            release(length);
+            NbdCodec.skip(channel, length);
+            sendReply(w.handle(), NbdProtocol.ENOMEM, null);
+            return;
+        }
         try {
             NbdCodec.fill(channel, data, false);
         } catch (IOException e) {
@@ -290,7 +302,7 @@ final class NbdConnection implements Runnable {
             return;
         }
         BlockDevice device = export.device();
-        CompletableFuture<Void> done = device.write(w.offset(), data);
+        CompletableFuture<Void> done = invoke(() -> device.write(w.offset(), data));
         if (w.fua()) {
             done = done.thenCompose(v -> device.flush());
         }
@@ -308,7 +320,7 @@ final class NbdConnection implements Runnable {
         }
         BlockDevice device = export.device();
         acquire(0);
-        CompletableFuture<Void> done = device.discard(t.offset(), t.length())
+        CompletableFuture<Void> done = invoke(() -> device.discard(t.offset(), t.length()))
                 // TRIM is a hint (proto.md): a device that cannot discard has still done its job.
                 .exceptionallyCompose(e -> isUnsupported(e) ? CompletableFuture.completedFuture(null)
                         : CompletableFuture.failedFuture(e));
@@ -321,6 +333,29 @@ final class NbdConnection implements Runnable {
     private static boolean isUnsupported(Throwable e) {
         Throwable t = e.getCause() != null && !(e instanceof BlockDeviceException) ? e.getCause() : e;
         return t instanceof BlockDeviceException b && b.reason() == BlockDeviceException.Reason.UNSUPPORTED;
+    }
+
+    /**
+     * Calls the device; a device that throws instead of failing its future still gets an error
+     * reply, and the slot taken for the request is still given back.
+     */
+    private static CompletableFuture<Void> invoke(Supplier<CompletableFuture<Void>> call) {
+        try {
+            return call.get();
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** An I/O buffer aligned for the device (O_DIRECT needs it), or null when direct memory is exhausted. */
+    private ByteBuffer allocate(int length, BlockDevice device) {
+        try {
+            return FileBlockDevice.alignedBuffer(length, device.logicalBlockSize());
+        } catch (OutOfMemoryError e) {
+            LOG.warn("{}: no direct memory for a {}-byte request; answering ENOMEM (raise -XX:MaxDirectMemorySize)",
+                    label, length);
+            return null;
+        }
     }
 
     /** Takes an in-flight slot and {@code bytes} of the buffer budget, blocking the reader while either is exhausted. */
