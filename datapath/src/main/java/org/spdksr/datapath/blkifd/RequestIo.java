@@ -33,6 +33,7 @@ final class RequestIo {
     private final BufferPool buffers;
     private final QueueCounters counters;
     private final BooleanSupplier guestReachable;
+    private final PersistentGrants persistent;
     private final String name;
 
     /** Makes the I/O half of a queue once the queue can say whether its guest is still there. */
@@ -41,8 +42,9 @@ final class RequestIo {
         RequestIo create(BooleanSupplier guestReachable);
     }
 
+    /** @param persistent the connection's persistent grants, or null when not negotiated */
     RequestIo(String name, int frontendDomid, GrantAccess grants, BlockDevice device, BufferPool buffers,
-            QueueCounters counters, BooleanSupplier guestReachable) {
+            QueueCounters counters, BooleanSupplier guestReachable, PersistentGrants persistent) {
         this.name = name;
         this.frontendDomid = frontendDomid;
         this.grants = grants;
@@ -50,6 +52,7 @@ final class RequestIo {
         this.buffers = buffers;
         this.counters = counters;
         this.guestReachable = guestReachable;
+        this.persistent = persistent;
     }
 
     CompletableFuture<Short> execute(BlkifRequest.Direct request) {
@@ -117,23 +120,41 @@ final class RequestIo {
         });
     }
 
-    /** One grant-copy call for all segments; any refused segment fails the request. */
+    /**
+     * Segments whose page is persistently mapped are copied directly; all others go in one
+     * grant-copy call. Any refused segment fails the request.
+     */
     private short copy(BlkifRequest.Direct request, ByteBuffer buffer, boolean fromGuest) {
         List<CopySegment> segments = new ArrayList<>(request.segments().size());
+        List<Segment> copied = new ArrayList<>(request.segments().size());
         int position = 0;
         for (Segment segment : request.segments()) {
+            var page = persistent == null ? java.util.Optional.<ByteBuffer>empty() : persistent.page(segment.gref());
+            if (page.isPresent()) {
+                if (fromGuest) {
+                    buffer.put(position, page.get(), segment.offsetInPage(), segment.bytes());
+                } else {
+                    page.get().put(segment.offsetInPage(), buffer, position, segment.bytes());
+                }
+                position += segment.bytes();
+                continue;
+            }
+            copied.add(segment);
             GrantRef ref = new GrantRef(frontendDomid, segment.gref());
             segments.add(fromGuest
                     ? CopySegment.fromGrant(ref, segment.offsetInPage(), buffer, position, segment.bytes())
                     : CopySegment.toGrant(buffer, position, ref, segment.offsetInPage(), segment.bytes()));
             position += segment.bytes();
         }
+        if (segments.isEmpty()) {
+            return RSP_OKAY;
+        }
         try {
             List<GrantStatus> statuses = grants.copy(segments);
             for (int i = 0; i < statuses.size(); i++) {
                 if (!statuses.get(i).ok()) {
                     LOG.warn("{}: request {} segment {} (gref {}): grant copy {} refused: {}", name, request.id(), i,
-                            request.segments().get(i).gref(), fromGuest ? "from guest" : "to guest",
+                            copied.get(i).gref(), fromGuest ? "from guest" : "to guest",
                             statuses.get(i).meaning());
                     counters.errors.increment();
                     return RSP_ERROR;

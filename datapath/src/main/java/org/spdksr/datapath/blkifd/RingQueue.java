@@ -53,6 +53,7 @@ final class RingQueue {
     private final OrderingGate gate = new OrderingGate();
     private final QueueCounters counters;
     private final Consumer<String> onBroken;
+    private final PersistentGrants persistent;
 
     private final ConcurrentLinkedQueue<Completion> completions = new ConcurrentLinkedQueue<>();
     private final Semaphore wake = new Semaphore(0);
@@ -63,7 +64,7 @@ final class RingQueue {
 
     RingQueue(String name, int frontendDomid, BackRing ring, GrantMapping ringPages, EventChannels events, int localPort,
             GrantAccess grants, RequestDecoder decoder, RequestValidator validator, RequestIo.Factory ioFactory,
-            QueueCounters counters, Consumer<String> onBroken) {
+            QueueCounters counters, Consumer<String> onBroken, PersistentGrants persistent) {
         this.name = name;
         this.frontendDomid = frontendDomid;
         this.ring = ring;
@@ -75,6 +76,7 @@ final class RingQueue {
         this.validator = validator;
         this.counters = counters;
         this.onBroken = onBroken;
+        this.persistent = persistent;
         this.io = ioFactory.create(() -> guestReachable);
         this.worker = new Thread(this::run, name);
         this.worker.setDaemon(true);
@@ -233,6 +235,9 @@ final class RingQueue {
             LOG.warn("{}: {} requests still in flight after {}; the ring stays mapped", name, inFlight.get(), drainTimeout);
         } else {
             ringPages.close();
+            if (persistent != null) {
+                persistent.close();
+            }
         }
         try {
             events.unbind(localPort);

@@ -255,6 +255,10 @@ public final class VbdBackend implements AutoCloseable {
     private RingQueue openQueue(int index, FrontendConnection wanted, DeviceGeometry geometry, BufferPool buffers)
             throws IOException, RingBrokenException {
         FrontendConnection.QueueKeys keys = wanted.queues().get(index);
+        // Both sides must agree before grants are kept mapped (§5.4, §5.5).
+        PersistentGrants persistent = wanted.persistent() && features.persistentGrantsPerQueue() > 0
+                ? new PersistentGrants(grants, frontendDomid, features.persistentGrantsPerQueue())
+                : null;
         List<GrantRef> refs = keys.ringRefs().stream().map(r -> new GrantRef(frontendDomid, r)).toList();
         GrantMapping pages = grants.map(refs, true);
         int localPort;
@@ -264,8 +268,9 @@ public final class VbdBackend implements AutoCloseable {
             String queueName = name + " q" + index;
             RingQueue queue = new RingQueue(queueName, frontendDomid, ring, pages, pump.events(), localPort, grants,
                     new RequestDecoder(wanted.abi(), features.maxIndirectSegments()), new RequestValidator(geometry),
-                    reachable -> new RequestIo(queueName, frontendDomid, grants, device, buffers, counters, reachable),
-                    counters, reason -> onQueueBroken(queueName, reason));
+                    reachable -> new RequestIo(queueName, frontendDomid, grants, device, buffers, counters, reachable,
+                            persistent),
+                    counters, reason -> onQueueBroken(queueName, reason), persistent);
             pump.listen(localPort, queue::wake);
             return queue;
         } catch (IOException | RingBrokenException | RuntimeException e) {
@@ -290,7 +295,7 @@ public final class VbdBackend implements AutoCloseable {
             tx.write(backend + "/discard-alignment", "0");
             tx.write(backend + "/discard-secure", "0");
         }
-        tx.write(backend + "/feature-persistent", "0");
+        tx.write(backend + "/feature-persistent", features.persistentGrantsPerQueue() > 0 ? "1" : "0");
     }
 
     /**
