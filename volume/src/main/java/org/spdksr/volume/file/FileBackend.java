@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.spdksr.plugin.protocol.SmapiException;
 import org.spdksr.plugin.protocol.StorageError;
+import org.spdksr.volume.sr.Backends;
 import org.spdksr.volume.store.Backend;
 import org.spdksr.volume.store.SrSite;
 
@@ -54,14 +55,14 @@ public final class FileBackend implements Backend {
         Set<String> unknown = new TreeSet<>(deviceConfig.keySet());
         unknown.removeAll(deviceConfigKeys().keySet());
         if (!unknown.isEmpty()) {
-            throw new SmapiException(StorageError.invalidArguments("device-config"),
+            throw new SmapiException(StorageError.invalidArguments(Backends.DEVICE_CONFIG),
                     "unknown device-config key(s) " + unknown + " for the file back end; the keys it reads are "
                             + deviceConfigKeys().keySet() + ". Correct the device-config and retry.");
         }
         String text = deviceConfig.get(PATH);
         Path path = Path.of(text);
         if (!path.isAbsolute()) {
-            throw new SmapiException(StorageError.invalidArguments("device-config"),
+            throw new SmapiException(StorageError.invalidArguments(Backends.DEVICE_CONFIG),
                     "device-config:path must be an absolute path, got '" + text + "'.");
         }
         if (!Files.isDirectory(path)) {

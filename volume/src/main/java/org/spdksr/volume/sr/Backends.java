@@ -10,19 +10,34 @@ import org.spdksr.volume.store.SrSite;
 
 /** The back ends this build has, and the choice among them by device-config or SR handle. */
 public final class Backends {
+    /** What a back end names as the faulty argument when a device-config key is wrong. */
+    public static final String DEVICE_CONFIG = "device-config";
+
     private final List<Backend> backends;
 
     public Backends(List<Backend> backends) {
         this.backends = List.copyOf(backends);
     }
 
-    public SrSite siteFor(Map<String, String> deviceConfig) {
+    /**
+     * The site a device-config names, for the SR method {@code method}. Back ends report a bad
+     * device-config against the {@link #DEVICE_CONFIG} pseudo-argument; it is reported to xapi
+     * against the method, like every other malformed argument.
+     */
+    public SrSite siteFor(Map<String, String> deviceConfig, String method) {
         for (Backend backend : backends) {
             if (backend.selects(deviceConfig)) {
-                return backend.site(deviceConfig);
+                try {
+                    return backend.site(deviceConfig);
+                } catch (SmapiException e) {
+                    if (e.error().equals(StorageError.invalidArguments(DEVICE_CONFIG))) {
+                        throw new SmapiException(StorageError.invalidArguments(method), method + ": " + e.getMessage(), e);
+                    }
+                    throw e;
+                }
             }
         }
-        throw new SmapiException(StorageError.invalidArguments("device-config"),
+        throw new SmapiException(StorageError.invalidArguments(method),
                 "The device-config " + deviceConfig.keySet() + " selects no spdk-sr back end. Give "
                         + "device-config:path=<directory> for an SR in a directory.");
     }

@@ -37,7 +37,7 @@ public final class SrOperations {
             throw new SmapiException(StorageError.invalidArguments("SR.create"), "SR.create: '" + uuid
                     + "' is not a UUID; xapi passes the new SR's uuid here.");
         }
-        SrSite site = backends.siteFor(deviceConfig);
+        SrSite site = backends.siteFor(deviceConfig, "SR.create");
         return access.withSite(site, (s, metadata, existing) -> {
             if (existing.isPresent()) {
                 if (existing.get().uuid().equals(uuid)) {
@@ -56,7 +56,7 @@ public final class SrOperations {
     }
 
     public String attach(Map<String, String> deviceConfig) throws Exception {
-        SrSite site = backends.siteFor(deviceConfig);
+        SrSite site = backends.siteFor(deviceConfig, "SR.attach");
         return access.withSr(site, sr -> {
             String expected = deviceConfig.get("sr_uuid");
             if (expected != null && !expected.equals(sr.record().uuid())) {
@@ -114,7 +114,7 @@ public final class SrOperations {
      * (with {@code sr_uuid}, as xapi-storage-script checks, smapiv3.md §4.1).
      */
     public List<ProbeResult> probe(Map<String, String> deviceConfig) throws Exception {
-        SrSite site = backends.siteFor(deviceConfig);
+        SrSite site = backends.siteFor(deviceConfig, "SR.probe");
         // Probing a device that holds no SR must leave no trace on it, not even a lock file.
         if (java.nio.file.Files.exists(site.metadataFile())) {
             Optional<ProbeResult> found = access.withSite(site, (s, metadata, existing) -> {
