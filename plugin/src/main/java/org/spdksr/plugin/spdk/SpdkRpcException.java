@@ -14,6 +14,7 @@ public final class SpdkRpcException extends IOException {
     private final String method;
     private final Integer code;
     private final String spdkMessage;
+    private final transient Path socket;
 
     public SpdkRpcException(SpdkErrorKind kind, String method, Path socket, Integer code, String spdkMessage,
             Throwable cause) {
@@ -22,6 +23,12 @@ public final class SpdkRpcException extends IOException {
         this.method = method;
         this.code = code;
         this.spdkMessage = spdkMessage;
+        this.socket = socket;
+    }
+
+    /** The socket of the spdk_tgt called. */
+    public Path socket() {
+        return socket;
     }
 
     private static String describe(SpdkErrorKind kind, String method, Path socket, Integer code, String text) {
