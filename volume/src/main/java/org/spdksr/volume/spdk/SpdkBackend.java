@@ -20,6 +20,7 @@ import org.spdksr.plugin.protocol.SmapiException;
 import org.spdksr.plugin.protocol.StorageError;
 import org.spdksr.plugin.spdk.SpdkClientSettings;
 import org.spdksr.volume.store.Backend;
+import org.spdksr.volume.store.FoundSr;
 import org.spdksr.volume.store.SrSite;
 
 /**
@@ -93,13 +94,13 @@ public final class SpdkBackend implements Backend {
             return site;
         }
         // No sr_uuid (a probe, or a PBD typed by hand): the device itself says which SR it holds.
-        List<String> found;
+        List<FoundSr> found;
         try {
-            found = site.srUuidsOnDevice();
+            found = site.srsOnDevice();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return found.size() == 1 ? new SpdkSite(settings, device, socket, clusterSize, found.get(0)) : site;
+        return found.size() == 1 ? new SpdkSite(settings, device, socket, clusterSize, found.get(0).srUuid()) : site;
     }
 
     @Override

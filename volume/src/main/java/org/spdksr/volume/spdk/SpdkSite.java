@@ -22,6 +22,8 @@ import org.spdksr.plugin.spdk.Lvstore;
 import org.spdksr.plugin.spdk.SpdkClient;
 import org.spdksr.plugin.spdk.SpdkErrorKind;
 import org.spdksr.plugin.spdk.SpdkRpcException;
+import org.spdksr.volume.store.FoundSr;
+import org.spdksr.volume.store.Space;
 import org.spdksr.volume.store.SrSite;
 import org.spdksr.volume.store.VolumeStore;
 
@@ -193,18 +195,19 @@ final class SpdkSite implements SrSite {
 
     /** The SRs whose lvstores are on the device; a base bdev attached only to look is detached again. */
     @Override
-    public List<String> srUuidsOnDevice() throws IOException {
+    public List<FoundSr> srsOnDevice() throws IOException {
         return calls.run("look for lvstores on " + device.describe(), device.configValue(), client -> {
             boolean attachedNow = attachBaseBdev(client);
             try {
                 client.waitForExamine();
-                List<String> uuids = new ArrayList<>();
+                List<FoundSr> found = new ArrayList<>();
                 for (Lvstore store : lvstoresOnDevice(client)) {
                     if (store.name().startsWith(LVS_PREFIX)) {
-                        uuids.add(store.name().substring(LVS_PREFIX.length()));
+                        found.add(new FoundSr(store.name().substring(LVS_PREFIX.length()),
+                                new Space(store.totalBytes(), store.freeBytes())));
                     }
                 }
-                return uuids;
+                return found;
             } finally {
                 if (attachedNow) {
                     device.detach(client);

@@ -13,6 +13,7 @@ import org.spdksr.plugin.idl.Volume;
 import org.spdksr.plugin.protocol.SmapiException;
 import org.spdksr.plugin.protocol.StorageError;
 import org.spdksr.volume.metadata.SrRecord;
+import org.spdksr.volume.store.FoundSr;
 import org.spdksr.volume.store.Space;
 import org.spdksr.volume.store.SrSite;
 
@@ -159,7 +160,8 @@ public final class SrOperations {
         }
         // What the device itself records: SRs made elsewhere, or whose host metadata is lost.
         List<ProbeResult> onDevice = new java.util.ArrayList<>();
-        for (String uuid : site.srUuidsOnDevice()) {
+        for (FoundSr sr : site.srsOnDevice()) {
+            String uuid = sr.srUuid();
             Map<String, String> withUuid = new java.util.HashMap<>(deviceConfig);
             withUuid.put(SR_UUID, uuid);
             SrSite found = backends.siteFor(withUuid);
@@ -169,7 +171,7 @@ public final class SrOperations {
                             : Optional.of(new ProbeResult(found.deviceConfig(uuid), true,
                                     statOf(new OpenSr(found, existing.get(), metadata)), Map.of())))
                     : Optional.empty();
-            onDevice.add(known.orElseGet(() -> unrecorded(found, uuid)));
+            onDevice.add(known.orElseGet(() -> unrecorded(found, sr)));
         }
         if (!onDevice.isEmpty()) {
             return onDevice;
@@ -180,16 +182,10 @@ public final class SrOperations {
     }
 
     /** An SR the device holds but this host has no metadata for: its uuid and space, no name. */
-    private static ProbeResult unrecorded(SrSite site, String uuid) {
-        Space space;
-        try {
-            space = site.volumes().space();
-        } catch (Exception e) {
-            space = new Space(0, 0);
-        }
-        SrStat stat = new SrStat(site.handle(), "", uuid, "", space.free(), space.total(), List.of(), false,
-                new Health.Healthy("this host has no metadata for the SR; its volumes get default names"));
-        return new ProbeResult(site.deviceConfig(uuid), true, stat, Map.of("metadata", "none on this host"));
+    private static ProbeResult unrecorded(SrSite site, FoundSr sr) {
+        SrStat stat = new SrStat(site.handle(), "", sr.srUuid(), "", sr.space().free(), sr.space().total(), List.of(),
+                false, new Health.Healthy("this host has no metadata for the SR; its volumes get default names"));
+        return new ProbeResult(site.deviceConfig(sr.srUuid()), true, stat, Map.of("metadata", "none on this host"));
     }
 
     private SrStat statOf(OpenSr sr) throws Exception {

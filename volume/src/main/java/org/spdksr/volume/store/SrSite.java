@@ -42,11 +42,11 @@ public interface SrSite {
     default void release() throws IOException {}
 
     /**
-     * The uuids of the SRs the device itself records, found without this host's metadata, for
-     * SR.probe: an SPDK lvstore carries its SR's uuid in its name, while a directory knows nothing
-     * beyond the metadata file (the default). Must leave no trace on a device without an SR.
+     * The SRs the device itself records, found without this host's metadata, for SR.probe: an
+     * SPDK lvstore carries its SR's uuid in its name, while a directory knows nothing beyond the
+     * metadata file (the default). Must leave no trace on a device without an SR.
      */
-    default List<String> srUuidsOnDevice() throws IOException {
+    default List<FoundSr> srsOnDevice() throws IOException {
         return List.of();
     }
 }
