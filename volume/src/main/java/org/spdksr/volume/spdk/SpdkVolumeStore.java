@@ -17,6 +17,7 @@ import org.spdksr.plugin.spdk.Lvstore;
 import org.spdksr.plugin.spdk.SpdkClient;
 import org.spdksr.plugin.spdk.SpdkErrorKind;
 import org.spdksr.plugin.spdk.SpdkRpcException;
+import org.spdksr.volume.store.SiteUnreachableException;
 import org.spdksr.volume.store.Space;
 import org.spdksr.volume.store.StoredVolume;
 import org.spdksr.volume.store.VolumeKeys;
@@ -83,11 +84,14 @@ final class SpdkVolumeStore implements VolumeStore {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        long rounded = Math.max(1, (bytes + unit - 1) / unit) * unit;
-        if (rounded < bytes) {
-            throw new IllegalArgumentException("size " + bytes + " is too large");
+        long units = Math.max(1, bytes / unit + (bytes % unit == 0 ? 0 : 1));
+        // bdev_lvol_create takes MiB in a uint64; keep bytes within a long as well.
+        if (units > Long.MAX_VALUE / unit) {
+            throw new SmapiException(new StorageError.BackendFailure("SR_BACKEND_FAILURE", "VDI_too_large", srHandle),
+                    "A volume of " + bytes + " bytes cannot be made in lvstore " + lvsName + ": the size overflows. "
+                            + "Choose a smaller size.");
         }
-        return rounded;
+        return units * unit;
     }
 
     @Override
@@ -157,7 +161,10 @@ final class SpdkVolumeStore implements VolumeStore {
      * not take a single write: refuse it with a message rather than fail the guest's I/O later.
      */
     private void refuseWhenFull(SpdkClient client, String doing) throws SpdkRpcException {
-        Lvstore store = client.lvstoreByName(lvsName).orElse(lvstore(client));
+        Lvstore store = client.lvstoreByName(lvsName).orElseGet(() -> null);
+        if (store == null) {
+            store = lvstore(client);
+        }
         if (store.freeClusters() == 0) {
             throw new SmapiException(new StorageError.BackendFailure("SR_BACKEND_FAILURE", "SR_full", srHandle),
                     "Cannot " + doing + ": lvstore " + lvsName + " is full (0 of " + store.totalDataClusters()
@@ -247,10 +254,22 @@ final class SpdkVolumeStore implements VolumeStore {
 
     @Override
     public Space space() throws IOException {
-        return calls.run("read the space of lvstore " + lvsName, srHandle, client -> {
-            Lvstore store = client.lvstoreByName(lvsName).orElse(lvstore(client));
-            return new Space(store.totalBytes(), store.freeBytes());
-        });
+        try {
+            return calls.run("read the space of lvstore " + lvsName, srHandle, client -> {
+                Lvstore store = client.lvstoreByName(lvsName).orElseGet(() -> null);
+                return store == null ? spaceOf(lvstore(client)) : spaceOf(store);
+            });
+        } catch (SmapiException e) {
+            if (e.getCause() instanceof SpdkRpcException rpc && (rpc.kind() == SpdkErrorKind.NOT_RUNNING
+                    || rpc.kind() == SpdkErrorKind.TIMEOUT)) {
+                throw new SiteUnreachableException(e.getMessage(), e);
+            }
+            throw e;
+        }
+    }
+
+    private static Space spaceOf(Lvstore store) {
+        return new Space(store.totalBytes(), store.freeBytes());
     }
 
     @Override

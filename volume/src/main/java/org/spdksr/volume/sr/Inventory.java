@@ -40,7 +40,6 @@ final class Inventory {
         for (StoredVolume orphan : stored.values()) {
             volumes.add(view(sr, adopt(sr, orphan), orphan));
         }
-        // The same order on every call, whether a volume was adopted just now or recorded long ago.
         volumes.sort(java.util.Comparator.comparing(Volume::key));
         return volumes;
     }

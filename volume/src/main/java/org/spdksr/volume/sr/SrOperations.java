@@ -14,6 +14,7 @@ import org.spdksr.plugin.protocol.SmapiException;
 import org.spdksr.plugin.protocol.StorageError;
 import org.spdksr.volume.metadata.SrRecord;
 import org.spdksr.volume.store.FoundSr;
+import org.spdksr.volume.store.SiteUnreachableException;
 import org.spdksr.volume.store.Space;
 import org.spdksr.volume.store.SrSite;
 
@@ -189,7 +190,13 @@ public final class SrOperations {
     }
 
     private SrStat statOf(OpenSr sr) throws Exception {
-        Space space = sr.site().volumes().space();
+        Space space;
+        try {
+            space = sr.site().volumes().space();
+        } catch (SiteUnreachableException e) {
+            return new SrStat(sr.site().handle(), sr.record().name(), sr.record().uuid(), sr.record().description(),
+                    0, 0, List.of(), false, new Health.Unreachable(e.getMessage()));
+        }
         return new SrStat(sr.site().handle(), sr.record().name(), sr.record().uuid(), sr.record().description(),
                 space.free(), space.total(), List.of(), false, new Health.Healthy(""));
     }

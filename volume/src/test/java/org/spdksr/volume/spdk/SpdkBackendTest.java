@@ -112,7 +112,20 @@ class SpdkBackendTest {
                 });
         assertThatThrownBy(() -> new SrOperations(quick, access).attach(config(disk)))
                 .hasMessageContaining("spdk_tgt is not running");
+        // SR.stat answers Unreachable rather than failing: xapi retries that (smapiv3.md §3.4).
+        assertThat(new SrOperations(quick, access).stat(sr).health())
+                .isInstanceOfSatisfying(org.spdksr.plugin.idl.Health.Unreachable.class,
+                        h -> assertThat(h.message()).contains("spdk_tgt is not running"));
         new SrOperations(quick, access).detach(sr); // nothing held when spdk_tgt is gone: detach still succeeds
+    }
+
+    @Test
+    void aSizeThatOverflowsIsAClearError() throws Exception {
+        String sr = createSr();
+        assertThatThrownBy(() -> volumes.create(sr, "huge", "", Long.MAX_VALUE - 4096, false))
+                .isInstanceOfSatisfying(SmapiException.class, e -> assertThat(params(e)).startsWith("VDI_too_large|"))
+                .hasMessageContaining("smaller size");
+        assertThat(srs.ls(sr)).isEmpty();
     }
 
     @Test
