@@ -286,6 +286,7 @@ final class SpdkVolumeStore implements VolumeStore {
 
     private StoredVolume storedOf(SpdkClient client, String key, Bdev bdev) throws SpdkRpcException {
         long allocated = bdev.lvol() == null ? 0 : bdev.lvol().allocatedClusters();
-        return new StoredVolume(key, bdev.sizeBytes(), allocated * lvstore(client).clusterSize());
+        boolean snapshot = bdev.lvol() != null && bdev.lvol().snapshot();
+        return new StoredVolume(key, bdev.sizeBytes(), allocated * lvstore(client).clusterSize(), snapshot);
     }
 }

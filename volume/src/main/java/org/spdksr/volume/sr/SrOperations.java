@@ -69,6 +69,7 @@ public final class SrOperations {
 
     public String attach(Map<String, String> deviceConfig) throws Exception {
         SrSite site = backends.siteFor(deviceConfig);
+        adoptIfOnlyTheDeviceKnows(site, deviceConfig.get(SR_UUID));
         return access.withSr(site, sr -> {
             String expected = deviceConfig.get(SR_UUID);
             if (expected != null && !expected.equals(sr.record().uuid())) {
@@ -78,6 +79,26 @@ public final class SrOperations {
             }
             site.attach();
             return site.handle();
+        });
+    }
+
+    /**
+     * An SR the device records but this host has no metadata for (dom0 reinstalled, the SR
+     * introduced again after sr-probe): starts its metadata afresh, so its volumes come back
+     * with default names on the next SR.ls. Only for the SR the PBD names by uuid.
+     */
+    private void adoptIfOnlyTheDeviceKnows(SrSite site, String expected) throws Exception {
+        if (expected == null || java.nio.file.Files.exists(site.metadataFile())
+                || site.srsOnDevice().stream().noneMatch(found -> found.srUuid().equals(expected))) {
+            return;
+        }
+        access.withSite(site, (s, metadata, existing) -> {
+            if (existing.isEmpty()) {
+                metadata.initialise(new SrRecord(expected, "", "", backendOf(site)));
+                LOG.warn("SR {}: found on {} without metadata on this host; recorded it again, its volumes get "
+                        + "default names", expected, site.describe());
+            }
+            return null;
         });
     }
 

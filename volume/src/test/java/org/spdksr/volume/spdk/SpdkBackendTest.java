@@ -270,6 +270,32 @@ class SpdkBackendTest {
     }
 
     @Test
+    void attachAfterTheHostLostItsMetadataAdoptsTheSrFromTheDevice() throws Exception {
+        String sr = createSr();
+        Volume v = volumes.create(sr, "disk", "", 8 * MIB, false);
+        Volume snap = volumes.snapshot(sr, v.key());
+        Map<String, String> pbd = Map.of("aio_path", disk.toString(), "spdk_socket", socket.toString(),
+                "sr_uuid", srUuid);
+        // dom0 reinstalled: /var/lib/spdk-sr is empty, spdk_tgt starts without a config
+        try (var files = Files.walk(state)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+        client.close();
+        sim.close();
+        sim = SpdkSimulator.start(socket);
+        client = new SpdkClient(settings(socket, Duration.ofSeconds(5)));
+        assertThat(srs.attach(pbd)).isEqualTo(sr);
+        assertThat(srs.stat(sr).uuid()).isEqualTo(srUuid);
+        List<Volume> listed = srs.ls(sr);
+        assertThat(listed).extracting(Volume::key).containsExactlyInAnyOrder(v.key(), snap.key());
+        assertThat(listed).filteredOn(x -> x.key().equals(snap.key())).singleElement()
+                .satisfies(x -> assertThat(x.readWrite()).isFalse()); // a snapshot stays read-only
+        // a PBD naming another SR is still refused
+        assertThatThrownBy(() -> srs.attach(Map.of("aio_path", disk.toString(), "spdk_socket", socket.toString(),
+                "sr_uuid", UUID.randomUUID().toString()))).isInstanceOf(SmapiException.class);
+    }
+
+    @Test
     void queryAdvertisesTheSpdkDeviceConfigKeys() {
         assertThat(VolumePlugin.withDefaultBackends("test").query().configuration())
                 .containsKeys("path", "nvme_pci", "aio_path", "spdk_socket", "cluster_size", "sr_uuid");
