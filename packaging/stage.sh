@@ -4,6 +4,7 @@
 #   usr/share/spdk-sr/lib/*.jar                          the application and its libraries
 #   usr/libexec/xapi-storage-script/volume/org.xen.xapi.storage.spdk/<Method>   symlinks to the shim
 #   usr/libexec/xapi-storage-script/datapath/spdk-sr/<Method>                   symlinks to the shim
+#   usr/lib/systemd/system/spdk-sr-tgt.service           spdk_tgt with the saved configuration
 # Used by `mvn package` (target/root) and by the RPM build, so both trees are the same.
 # usage: stage.sh <root> <application jar> <directory of library jars>
 set -euo pipefail
@@ -13,10 +14,13 @@ lib_dir=$3
 here=$(cd "$(dirname "$0")" && pwd)
 
 rm -rf "$root/usr/libexec/spdk-sr" "$root/usr/share/spdk-sr" "$root/usr/libexec/xapi-storage-script"
+rm -f "$root/usr/lib/systemd/system/spdk-sr-tgt.service"
 install -d "$root/usr/libexec/spdk-sr" "$root/usr/share/spdk-sr/lib"
 install -m 0755 "$here/src/main/sh/smapi-shim.py" "$root/usr/libexec/spdk-sr/smapi-shim.py"
 install -m 0755 "$here/src/main/sh/spdk-sr-smapi" "$root/usr/libexec/spdk-sr/spdk-sr-smapi"
 install -m 0644 "$app_jar" "$lib_dir"/*.jar "$root/usr/share/spdk-sr/lib/"
+install -d "$root/usr/lib/systemd/system"
+install -m 0644 "$here/systemd/spdk-sr-tgt.service" "$root/usr/lib/systemd/system/spdk-sr-tgt.service"
 
 # The method list comes from the Java method tables, so a new method cannot miss its entry point.
 "$root/usr/libexec/spdk-sr/spdk-sr-smapi" --entry-points | while read -r kind method; do

@@ -5,6 +5,7 @@ import static org.spdksr.plugin.protocol.Param.int64;
 import static org.spdksr.plugin.protocol.Param.map;
 import static org.spdksr.plugin.protocol.Param.string;
 
+import java.nio.file.Path;
 import java.util.List;
 import org.spdksr.plugin.idl.QueryResult;
 import org.spdksr.plugin.protocol.MethodSpec;
@@ -15,6 +16,8 @@ import org.spdksr.volume.sr.Backends;
 import org.spdksr.volume.sr.SrAccess;
 import org.spdksr.volume.sr.SrLock;
 import org.spdksr.volume.sr.SrOperations;
+import org.spdksr.volume.spdk.SpdkBackend;
+import org.spdksr.volume.spdk.SpdkBackendSettings;
 import org.spdksr.volume.sr.VolumeOperations;
 
 /**
@@ -47,9 +50,16 @@ public final class VolumePlugin {
         this.version = version;
     }
 
+    /** Overrides where the spdk back end keeps per-SR host state (default /var/lib/spdk-sr). */
+    public static final String STATE_DIR_ENV = "SPDK_SR_STATE_DIR";
+
     /** The plugin with every back end this build has. */
     public static VolumePlugin withDefaultBackends(String version) {
-        return new VolumePlugin(new Backends(List.of(new FileBackend(new SparseFiles()))), version);
+        String stateDir = System.getenv(STATE_DIR_ENV);
+        SpdkBackendSettings spdk = SpdkBackendSettings.defaults(
+                stateDir == null || stateDir.isEmpty() ? SpdkBackendSettings.DEFAULT_STATE_ROOT : Path.of(stateDir));
+        return new VolumePlugin(new Backends(List.of(new FileBackend(new SparseFiles()), new SpdkBackend(spdk))),
+                version);
     }
 
     public QueryResult query() {

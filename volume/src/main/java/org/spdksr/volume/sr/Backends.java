@@ -39,7 +39,9 @@ public final class Backends {
         }
         throw new SmapiException(StorageError.invalidArguments(method),
                 "The device-config " + deviceConfig.keySet() + " selects no spdk-sr back end. Give "
-                        + "device-config:path=<directory> for an SR in a directory.");
+                        + "device-config:path=<directory> for an SR in a directory, device-config:nvme_pci=<PCI "
+                        + "address> for an NVMe drive owned by SPDK, or device-config:aio_path=<file or block "
+                        + "device> for SPDK on a file or block device.");
     }
 
     public SrSite siteOf(String handle) {

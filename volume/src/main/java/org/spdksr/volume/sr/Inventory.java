@@ -63,7 +63,7 @@ final class Inventory {
         String uuid = uuidOf(orphan.key());
         VolumeRecord record = new VolumeRecord(orphan.key(), uuid, "unrecorded volume " + orphan.key(),
                 "found in the SR without metadata (the call that made it was interrupted, or it was copied in)",
-                false, false, null, Map.of());
+                false, orphan.readOnly(), null, Map.of());
         LOG.warn("SR {}: volume {} has data but no metadata; recording it as '{}'",
                 sr.record().uuid(), orphan.key(), record.name());
         sr.metadata().insert(record);

@@ -1,6 +1,7 @@
 package org.spdksr.volume.sr;
 
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Optional;
 import org.spdksr.plugin.protocol.SmapiException;
 import org.spdksr.plugin.protocol.StorageError;
@@ -42,6 +43,13 @@ public final class SrAccess {
         }
         try (SrLock.Held held = lock.acquire(site.lockFile())) {
             boolean hadMetadata = Files.exists(site.metadataFile());
+            // A back end may keep the metadata in a directory of its own, beside the lock (the spdk
+            // back end's per-SR host directory): made on first use, removed again if only looked at.
+            Path metadataDirectory = site.metadataFile().toAbsolutePath().getParent();
+            boolean madeDirectory = !Files.isDirectory(metadataDirectory);
+            if (madeDirectory) {
+                Files.createDirectories(metadataDirectory);
+            }
             try (MetadataStore metadata = MetadataStore.open(site.metadataFile())) {
                 try {
                     return work.run(site, metadata, metadata.sr());
@@ -50,8 +58,19 @@ public final class SrAccess {
                         // Only looking must not leave an empty database behind.
                         metadata.close();
                         Files.deleteIfExists(site.metadataFile());
+                        if (madeDirectory) {
+                            deleteIfEmpty(metadataDirectory);
+                        }
                     }
                 }
+            }
+        }
+    }
+
+    private static void deleteIfEmpty(Path directory) throws java.io.IOException {
+        try (var entries = Files.list(directory)) {
+            if (entries.findAny().isEmpty()) {
+                Files.deleteIfExists(directory);
             }
         }
     }

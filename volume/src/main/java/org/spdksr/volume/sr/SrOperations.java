@@ -13,12 +13,16 @@ import org.spdksr.plugin.idl.Volume;
 import org.spdksr.plugin.protocol.SmapiException;
 import org.spdksr.plugin.protocol.StorageError;
 import org.spdksr.volume.metadata.SrRecord;
+import org.spdksr.volume.store.FoundSr;
+import org.spdksr.volume.store.SiteUnreachableException;
 import org.spdksr.volume.store.Space;
 import org.spdksr.volume.store.SrSite;
 
 /** The SR methods of smapiv3.md §4.4, with the lifecycle rules of §6. */
 public final class SrOperations {
     private static final Logger LOG = LoggerFactory.getLogger(SrOperations.class);
+    /** The device-config key SR.create adds: the SR the device must hold (checked on attach). */
+    static final String SR_UUID = "sr_uuid";
 
     private final Backends backends;
     private final SrAccess access;
@@ -37,7 +41,15 @@ public final class SrOperations {
             throw new SmapiException(StorageError.invalidArguments("SR.create"), "SR.create: '" + uuid
                     + "' is not a UUID; xapi passes the new SR's uuid here.");
         }
-        SrSite site = backends.siteFor(deviceConfig, "SR.create");
+        String given = deviceConfig.get(SR_UUID);
+        if (given != null && !given.equals(uuid)) {
+            throw new SmapiException(StorageError.invalidArguments("SR.create"), "SR.create: device-config:sr_uuid is "
+                    + given + " but the new SR's uuid is " + uuid + ". Leave sr_uuid out; SR.create fills it in.");
+        }
+        // The site may depend on the SR's uuid (the spdk back end keeps its host state per SR).
+        Map<String, String> withUuid = new java.util.HashMap<>(deviceConfig);
+        withUuid.put(SR_UUID, uuid);
+        SrSite site = backends.siteFor(withUuid, "SR.create");
         return access.withSite(site, (s, metadata, existing) -> {
             if (existing.isPresent()) {
                 if (existing.get().uuid().equals(uuid)) {
@@ -57,19 +69,59 @@ public final class SrOperations {
 
     public String attach(Map<String, String> deviceConfig) throws Exception {
         SrSite site = backends.siteFor(deviceConfig, "SR.attach");
+        adoptIfOnlyTheDeviceKnows(site, deviceConfig.get(SR_UUID));
         return access.withSr(site, sr -> {
-            String expected = deviceConfig.get("sr_uuid");
+            String expected = deviceConfig.get(SR_UUID);
             if (expected != null && !expected.equals(sr.record().uuid())) {
                 throw new SmapiException(new StorageError.SrDoesNotExist(expected), site.describe() + " holds SR "
                         + sr.record().uuid() + ", not SR " + expected + " that this PBD expects. Check which "
                         + "device is mounted there.");
             }
+            site.attach();
             return site.handle();
         });
     }
 
-    /** Holds nothing between calls, so there is nothing to release; succeeds for an unknown SR too. */
-    public void detach(String handle) {
+    /**
+     * An SR the device records but this host has no metadata for (dom0 reinstalled, the SR
+     * introduced again after sr-probe): starts its metadata afresh, so its volumes come back
+     * with default names on the next SR.ls. Only for the SR the PBD names by uuid.
+     */
+    private void adoptIfOnlyTheDeviceKnows(SrSite site, String expected) throws Exception {
+        if (expected == null || java.nio.file.Files.exists(site.metadataFile())
+                || site.srsOnDevice().stream().noneMatch(found -> found.srUuid().equals(expected))) {
+            return;
+        }
+        access.withSite(site, (s, metadata, existing) -> {
+            if (existing.isEmpty()) {
+                metadata.initialise(new SrRecord(expected, "", "", backendOf(site)));
+                LOG.warn("SR {}: found on {} without metadata on this host; recorded it again, its volumes get "
+                        + "default names", expected, site.describe());
+            }
+            return null;
+        });
+    }
+
+    /**
+     * Releases what SR.attach took on this host, if the back end took anything. Succeeds for an
+     * unknown SR too: xapi-storage-script treats SR.detach as idempotent (smapiv3.md §6).
+     */
+    public void detach(String handle) throws Exception {
+        SrSite site;
+        try {
+            site = backends.siteOf(handle);
+        } catch (SmapiException e) {
+            LOG.info("SR.detach of {}, which is not an spdk-sr SR handle: nothing to do", handle);
+            return;
+        }
+        if (java.nio.file.Files.exists(site.metadataFile())) {
+            access.withSite(site, (s, metadata, existing) -> {
+                site.release();
+                return null;
+            });
+        } else {
+            site.release();
+        }
         LOG.info("detached SR {}", handle);
     }
 
@@ -128,13 +180,44 @@ public final class SrOperations {
                 return List.of(found.get());
             }
         }
+        // What the device itself records: SRs made elsewhere, or whose host metadata is lost.
+        List<ProbeResult> onDevice = new java.util.ArrayList<>();
+        for (FoundSr sr : site.srsOnDevice()) {
+            String uuid = sr.srUuid();
+            Map<String, String> withUuid = new java.util.HashMap<>(deviceConfig);
+            withUuid.put(SR_UUID, uuid);
+            SrSite found = backends.siteFor(withUuid, "SR.probe");
+            Optional<ProbeResult> known = java.nio.file.Files.exists(found.metadataFile())
+                    ? access.withSite(found, (s, metadata, existing) -> existing.isEmpty()
+                            ? Optional.<ProbeResult>empty()
+                            : Optional.of(new ProbeResult(found.deviceConfig(uuid), true,
+                                    statOf(new OpenSr(found, existing.get(), metadata)), Map.of())))
+                    : Optional.empty();
+            onDevice.add(known.orElseGet(() -> unrecorded(found, sr)));
+        }
+        if (!onDevice.isEmpty()) {
+            return onDevice;
+        }
         Map<String, String> config = new java.util.HashMap<>(site.deviceConfig(""));
-        config.remove("sr_uuid");
+        config.remove(SR_UUID);
         return List.of(new ProbeResult(config, true, null, Map.of("sr", "none: an SR can be created here")));
     }
 
+    /** An SR the device holds but this host has no metadata for: its uuid and space, no name. */
+    private static ProbeResult unrecorded(SrSite site, FoundSr sr) {
+        SrStat stat = new SrStat(site.handle(), "", sr.srUuid(), "", sr.space().free(), sr.space().total(), List.of(),
+                false, new Health.Healthy("this host has no metadata for the SR; its volumes get default names"));
+        return new ProbeResult(site.deviceConfig(sr.srUuid()), true, stat, Map.of("metadata", "none on this host"));
+    }
+
     private SrStat statOf(OpenSr sr) throws Exception {
-        Space space = sr.site().volumes().space();
+        Space space;
+        try {
+            space = sr.site().volumes().space();
+        } catch (SiteUnreachableException e) {
+            return new SrStat(sr.site().handle(), sr.record().name(), sr.record().uuid(), sr.record().description(),
+                    0, 0, List.of(), false, new Health.Unreachable(e.getMessage()));
+        }
         return new SrStat(sr.site().handle(), sr.record().name(), sr.record().uuid(), sr.record().description(),
                 space.free(), space.total(), List.of(), false, new Health.Healthy(""));
     }

@@ -2,6 +2,7 @@ package org.spdksr.volume.store;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /** Where one SR lives: its handle, the files of its metadata and lock, and its volume store. */
@@ -27,4 +28,25 @@ public interface SrSite {
 
     /** Removes everything the SR created, metadata included (SR.destroy). */
     void destroy() throws IOException;
+
+    /**
+     * Makes an existing SR usable on this host (SR.attach, every PBD plug and boot, smapiv3.md §6):
+     * for example a base device a service must open again. Idempotent. A directory needs nothing.
+     */
+    default void attach() throws IOException {}
+
+    /**
+     * Gives back what {@link #attach} took (SR.detach). Idempotent, and it must not fail because the
+     * thing to release is already gone: xapi treats SR.detach of an unknown SR as done (§6).
+     */
+    default void release() throws IOException {}
+
+    /**
+     * The SRs the device itself records, found without this host's metadata, for SR.probe: an
+     * SPDK lvstore carries its SR's uuid in its name, while a directory knows nothing beyond the
+     * metadata file (the default). Must leave no trace on a device without an SR.
+     */
+    default List<FoundSr> srsOnDevice() throws IOException {
+        return List.of();
+    }
 }

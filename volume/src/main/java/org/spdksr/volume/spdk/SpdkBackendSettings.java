@@ -1,0 +1,42 @@
+package org.spdksr.volume.spdk;
+
+import java.nio.file.Path;
+import java.util.function.Function;
+import org.spdksr.plugin.spdk.SpdkClientSettings;
+
+/**
+ * Host-side settings of the spdk back end (not part of any device-config).
+ *
+ * @param stateRoot where each SR keeps its host state, in {@code <stateRoot>/<sr-uuid>/}: the
+ *     SQLite metadata and the device-config, since SPDK has no RPC to store user metadata
+ *     (spdk-rpc.md §5). Also where the saved spdk_tgt configuration goes.
+ * @param clientSettings connection settings for the spdk_tgt on a given socket
+ */
+public record SpdkBackendSettings(Path stateRoot, Function<Path, SpdkClientSettings> clientSettings) {
+    public static final Path DEFAULT_STATE_ROOT = Path.of("/var/lib/spdk-sr");
+    /** The file the spdk-sr-tgt systemd unit passes to {@code spdk_tgt -c} (packaging/systemd). */
+    public static final String SAVED_CONFIG = "spdk_tgt.json";
+
+    public SpdkBackendSettings {
+        if (!stateRoot.isAbsolute()) {
+            throw new IllegalArgumentException("the spdk-sr state directory must be absolute: " + stateRoot);
+        }
+    }
+
+    public static SpdkBackendSettings defaults(Path stateRoot) {
+        return new SpdkBackendSettings(stateRoot, SpdkClientSettings::defaults);
+    }
+
+    /**
+     * The saved configuration of the spdk_tgt on {@code socket}: {@value #SAVED_CONFIG} for the
+     * default socket, which the systemd unit starts; one file per other socket, for instances an
+     * administrator runs himself.
+     */
+    public Path savedConfigFor(Path socket) {
+        if (socket.equals(SpdkClientSettings.DEFAULT_SOCKET)) {
+            return stateRoot.resolve(SAVED_CONFIG);
+        }
+        String tag = socket.toString().replaceAll("[^A-Za-z0-9._-]", "_");
+        return stateRoot.resolve("spdk_tgt" + tag + ".json");
+    }
+}
