@@ -40,8 +40,8 @@ public final class SimXenopsd {
         int fe = spec.frontendDomid();
         int be = spec.backendDomid();
         xs.transaction(tx -> {
-            tx.rm(vbd.backendPath());
-            tx.rm(vbd.frontendPath());
+            rmIfParent(tx, vbd.backendPath());
+            rmIfParent(tx, vbd.frontendPath());
 
             tx.mkdir(vbd.backendPath());
             tx.setPerms(vbd.backendPath(), NodePermissions.of(new XsPermission(be, XsAccess.NONE),
