@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,7 +29,14 @@ final class FrontQueue {
             Runnable release) {
     }
 
-    private record Waiting(byte[] slot, long id, Pending pending) {
+    /**
+     * A request as it goes onto the ring. It is built only when a slot is free, so requests
+     * waiting for a slot hold no pages or grants (the persistent pool stays bounded by the ring).
+     */
+    record Prepared(byte[] slot, int operation, UnaryOperator<Response> finish, Runnable release) {
+    }
+
+    private record Waiting(long id, Supplier<Prepared> prepare, CompletableFuture<Response> future) {
     }
 
     private final int index;
@@ -89,41 +97,52 @@ final class FrontQueue {
         return inFlight.size() + waiting.size();
     }
 
-    /**
-     * Queues a slot image: straight onto the ring when a slot is free, else behind the others.
-     *
-     * @param finish turns the ring's response into the one the caller sees (e.g. adds read data)
-     * @param release gives back the pages and grants of the request, after its response
-     */
+    /** Queues a ready slot image (the hostile primitives); see {@link #submit(long, Supplier)}. */
     CompletableFuture<Response> submit(byte[] slot, long id, int operation, UnaryOperator<Response> finish,
             Runnable release) {
+        return submit(id, () -> new Prepared(slot, operation, finish, release));
+    }
+
+    /**
+     * Queues a request: straight onto the ring when a slot is free, else behind the others.
+     * {@code prepare} runs under this queue's lock when the request gets its slot; its
+     * {@code finish} turns the ring's response into the caller's, its {@code release} gives back
+     * pages and grants after the response.
+     */
+    CompletableFuture<Response> submit(long id, Supplier<Prepared> prepare) {
         CompletableFuture<Response> f = new CompletableFuture<>();
-        Pending p = new Pending(operation, f, finish, release);
+        List<Runnable> completions = new ArrayList<>();
         boolean notify;
         synchronized (this) {
             if (closed || broken) {
-                release.run();
                 f.completeExceptionally(new IOException("queue " + index + " is " + (broken ? "broken" : "closed")));
                 return f;
             }
             if (inFlight.containsKey(id) || waiting.stream().anyMatch(w -> w.id() == id)) {
-                release.run();
                 throw new IllegalArgumentException("id " + id + " is already in flight on queue " + index);
             }
-            waiting.add(new Waiting(slot, id, p));
-            notify = fillRing();
+            waiting.add(new Waiting(id, prepare, f));
+            notify = fillRing(completions);
         }
         kick(notify);
+        completions.forEach(Runnable::run);
         return f;
     }
 
     /** Writes waiting requests into free slots and pushes them; true if the backend wants a kick. */
-    private boolean fillRing() {
+    private boolean fillRing(List<Runnable> completions) {
         boolean put = false;
         while (!waiting.isEmpty() && ring.freeSlots() > 0) {
             Waiting w = waiting.poll();
-            ring.putRequest(w.slot());
-            inFlight.put(w.id(), w.pending());
+            Prepared p;
+            try {
+                p = w.prepare().get();
+            } catch (RuntimeException e) {
+                completions.add(() -> w.future().completeExceptionally(e));
+                continue;
+            }
+            ring.putRequest(p.slot());
+            inFlight.put(w.id(), new Pending(p.operation(), w.future(), p.finish(), p.release()));
             put = true;
         }
         return put && ring.pushRequests();
@@ -157,13 +176,18 @@ final class FrontQueue {
                 failAll(e, completions);
             }
             if (!broken) {
-                notify = fillRing();
+                notify = fillRing(completions);
             }
         }
         kick(notify);
         completions.forEach(Runnable::run);
     }
 
+    /**
+     * Matches a response to its request. Finishing and releasing happen here, under the lock and
+     * before the ring is refilled, so the freed pages serve the next requests; only the future is
+     * completed later, outside the lock.
+     */
     private Runnable match(Response r) {
         Pending p = inFlight.remove(r.id());
         if (p == null) {
@@ -174,25 +198,23 @@ final class FrontQueue {
             String msg = "queue " + index + ": response to id " + r.id() + " echoes operation " + r.operation()
                     + ", the request's was " + p.operation();
             violations.accept(msg);
-            return () -> {
-                p.release().run();
-                p.future().completeExceptionally(new BackendMisbehavedException(msg));
-            };
+            p.release().run();
+            return () -> p.future().completeExceptionally(new BackendMisbehavedException(msg));
         }
-        return () -> {
-            Response out;
-            try {
-                out = p.finish().apply(r);
-            } finally {
-                p.release().run();
-            }
-            p.future().complete(out);
-        };
+        Response out;
+        try {
+            out = p.finish().apply(r);
+        } catch (RuntimeException e) {
+            return () -> p.future().completeExceptionally(e);
+        } finally {
+            p.release().run();
+        }
+        return () -> p.future().complete(out);
     }
 
     private void failAll(IOException cause, List<Runnable> completions) {
         List<Pending> all = new ArrayList<>(inFlight.values());
-        waiting.forEach(w -> all.add(w.pending()));
+        List<Waiting> queued = new ArrayList<>(waiting);
         inFlight.clear();
         waiting.clear();
         for (Pending p : all) {
@@ -200,6 +222,9 @@ final class FrontQueue {
                 p.release().run();
                 p.future().completeExceptionally(cause);
             });
+        }
+        for (Waiting w : queued) {
+            completions.add(() -> w.future().completeExceptionally(cause));
         }
     }
 

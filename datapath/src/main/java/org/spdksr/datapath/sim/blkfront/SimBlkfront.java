@@ -383,20 +383,29 @@ public final class SimBlkfront implements AutoCloseable {
         }
         boolean persistent = persistentInUse;
         boolean readOnlyGrant = op.writesDisk() && options.readOnlyWriteGrants();
+        long id = q.newId();
+        byte[] copy = data.clone();
+        return q.submit(id, () -> prepare(q, op, id, sector, copy, firstSect, pages, useIndirect, persistent,
+                readOnlyGrant));
+    }
+
+    /** Builds the request when it gets its slot: data pages, grants, descriptors (§1.3, §1.6, §2.3). */
+    private FrontQueue.Prepared prepare(FrontQueue q, Operation op, long id, long sector, byte[] data,
+            int firstSect, int pages, boolean useIndirect, boolean persistent, boolean readOnlyGrant) {
         List<GrantedPage> dataPages = new ArrayList<>(pages);
         List<SegmentDescriptor> segs = new ArrayList<>(pages);
-        int end = firstSect * SECTOR + data.length;
+        int start = firstSect * SECTOR;
+        int end = start + data.length;
         for (int i = 0; i < pages; i++) {
             GrantedPage p = q.takeDataPage(persistent, readOnlyGrant);
             dataPages.add(p);
-            int from = i == 0 ? firstSect * SECTOR : 0;
+            int from = i == 0 ? start : 0;
             int to = Math.min(PAGE, end - i * PAGE);
             if (op.writesDisk()) {
-                guest.pages().page(p.frame()).put(from, data, i * PAGE + from - firstSect * SECTOR, to - from);
+                guest.pages().page(p.frame()).put(from, data, i * PAGE + from - start, to - from);
             }
             segs.add(new SegmentDescriptor(p.gref(), from / SECTOR, (to - 1) / SECTOR));
         }
-        long id = q.newId();
         List<GrantedPage> descriptorPages = new ArrayList<>();
         FrontRequest request;
         if (useIndirect) {
@@ -415,16 +424,15 @@ public final class SimBlkfront implements AutoCloseable {
             request = new FrontRequest.ReadWrite(op.code(), id, sector, segs);
         }
         int length = data.length;
-        return q.submit(encoder.encode(request), id, request.operation(), r -> {
+        return new FrontQueue.Prepared(encoder.encode(request), request.operation(), r -> {
             if (op != Operation.READ || !r.ok()) {
                 return r;
             }
             byte[] out = new byte[length];
             for (int i = 0; i < dataPages.size(); i++) {
-                int from = i == 0 ? firstSect * SECTOR : 0;
+                int from = i == 0 ? start : 0;
                 int to = Math.min(PAGE, end - i * PAGE);
-                guest.pages().page(dataPages.get(i).frame()).get(from, out, i * PAGE + from - firstSect * SECTOR,
-                        to - from);
+                guest.pages().page(dataPages.get(i).frame()).get(from, out, i * PAGE + from - start, to - from);
             }
             return r.withData(out);
         }, () -> {
