@@ -230,6 +230,44 @@ class SimBlkfrontHandshakeTest {
         assertThat(guest.pages().inUse()).as("a failed handshake frees its rings").isZero();
     }
 
+    @Test
+    void loadGeneratorVerifiesAMixedLoadAcrossQueues() throws Exception {
+        SimBlkfront front = new SimBlkfront(guest, vbd.devid(), FrontOptions.defaults().withQueues(2).withRingOrder(1));
+        CompletableFuture<BackendInfo> connected = connectAsync(front);
+        backend.initWait(4, 4);
+        backend.connectWhenInitialised(vbd.frontendPath(), true, 32);
+        connected.get(20, TimeUnit.SECONDS);
+        LoadReport report = new LoadGenerator(front, LoadSpec.mixed(16, 3000, 4096, 42)).run();
+        assertThat(report.problems()).isEmpty();
+        assertThat(report.clean()).isTrue();
+        assertThat(report.requests()).isEqualTo(3000);
+        assertThat(report.reads()).isPositive();
+        assertThat(report.writes()).isPositive();
+        assertThat(report.flushes()).isPositive();
+        assertThat(report.discards()).isPositive();
+        assertThat(report.bytesRead() + report.bytesWritten()).isPositive();
+        assertThat(backend.seenOps).contains(0, 1, 3, 5, 6);
+        assertThat(front.inFlight()).isZero();
+        assertThat(front.protocolViolations()).isEmpty();
+    }
+
+    @Test
+    void loadGeneratorCatchesABackendThatReturnsWrongData() throws Exception {
+        SimBlkfront front = new SimBlkfront(guest, vbd.devid(), FrontOptions.stockLinux());
+        CompletableFuture<BackendInfo> connected = connectAsync(front);
+        backend.initWait(0, 1);
+        backend.connectWhenInitialised(vbd.frontendPath(), false, 0);
+        connected.get(20, TimeUnit.SECONDS);
+        LoadGenerator gen = new LoadGenerator(front, new LoadSpec(4, 400, Duration.ofMinutes(1), 0, 64, 8, 8,
+                0, 1, 0, 0, true, 1));
+        assertThat(gen.run().clean()).isTrue();
+        Arrays.fill(backend.disk, 0, 64 * 512, (byte) 0x5a); // corrupt the disk behind the frontend's back
+        LoadReport report = new LoadGenerator(front, new LoadSpec(4, 50, Duration.ofMinutes(1), 0, 64, 8, 8,
+                1, 0, 0, 0, true, 2)).run();
+        assertThat(report.mismatches()).isZero(); // a fresh generator knows nothing yet
+        assertThat(gen.model().check(0, front.read(0, 4096).get(10, TimeUnit.SECONDS).data())).isNotNull();
+    }
+
     private int domainGrantsInUse() {
         int n = 0;
         for (int ref = 8; ref < domain.grantTable().size(); ref++) {
