@@ -1,0 +1,252 @@
+package org.spdksr.datapath.blkifd;
+
+import static org.spdksr.datapath.blkif.BlkifConstants.*;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.spdksr.datapath.blkif.BackRing;
+import org.spdksr.datapath.blkif.BlkifRequest;
+import org.spdksr.datapath.blkif.RequestDecoder;
+import org.spdksr.datapath.blkif.RequestValidator;
+import org.spdksr.datapath.blkif.RingBrokenException;
+import org.spdksr.datapath.xen.evtchn.EventChannels;
+import org.spdksr.datapath.xen.grant.CopySegment;
+import org.spdksr.datapath.xen.grant.GrantAccess;
+import org.spdksr.datapath.xen.grant.GrantMapping;
+import org.spdksr.datapath.xen.grant.GrantRef;
+import org.spdksr.datapath.xen.grant.GrantStatus;
+
+/**
+ * One ring of one disk, served by one worker thread that alone touches the ring: it consumes
+ * requests, starts their I/O, and writes the responses that completions hand back to it, so
+ * responses are batched and pushed once per pass (blkif.md §1.8, §7).
+ */
+final class RingQueue {
+    private static final Logger LOG = LoggerFactory.getLogger(RingQueue.class);
+    /** Requests taken per pass before responses get a turn. */
+    private static final int BATCH = 64;
+    /** A safety net only: every real wake-up comes from an event or a completion. */
+    private static final long IDLE_WAIT_MS = 1000;
+
+    private final String name;
+    private final int frontendDomid;
+    private final BackRing ring;
+    private final GrantMapping ringPages;
+    private final EventChannels events;
+    private final int localPort;
+    private final GrantAccess grants;
+    private final RequestDecoder decoder;
+    private final RequestValidator validator;
+    private final RequestIo io;
+    private final OrderingGate gate = new OrderingGate();
+    private final QueueCounters counters;
+    private final Consumer<String> onBroken;
+    private final PersistentGrants persistent;
+
+    private final ConcurrentLinkedQueue<Completion> completions = new ConcurrentLinkedQueue<>();
+    private final Semaphore wake = new Semaphore(0);
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final Thread worker;
+    private volatile boolean running = true;
+    private volatile boolean guestReachable = true;
+
+    RingQueue(String name, int frontendDomid, BackRing ring, GrantMapping ringPages, EventChannels events, int localPort,
+            GrantAccess grants, RequestDecoder decoder, RequestValidator validator, RequestIo.Factory ioFactory,
+            QueueCounters counters, Consumer<String> onBroken, PersistentGrants persistent) {
+        this.name = name;
+        this.frontendDomid = frontendDomid;
+        this.ring = ring;
+        this.ringPages = ringPages;
+        this.events = events;
+        this.localPort = localPort;
+        this.grants = grants;
+        this.decoder = decoder;
+        this.validator = validator;
+        this.counters = counters;
+        this.onBroken = onBroken;
+        this.persistent = persistent;
+        this.io = ioFactory.create(() -> guestReachable);
+        this.worker = new Thread(this::run, name);
+        this.worker.setDaemon(true);
+    }
+
+    void start() {
+        worker.start();
+        wake(); // requests may already be on a ring we took over (blkif.md §1.1)
+    }
+
+    int localPort() {
+        return localPort;
+    }
+
+    /** Called by the event-channel pump for this queue's port, and by completions. */
+    void wake() {
+        wake.release();
+    }
+
+    private void run() {
+        try {
+            while (running) {
+                wake.tryAcquire(IDLE_WAIT_MS, TimeUnit.MILLISECONDS);
+                wake.drainPermits();
+                if (running) {
+                    serviceUntilIdle();
+                }
+            }
+        } catch (RingBrokenException e) {
+            LOG.error("{}: {}; the ring is shut down", name, e.getMessage());
+            running = false;
+            onBroken.accept(e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException | RuntimeException e) {
+            LOG.error("{}: queue worker failed", name, e);
+            running = false;
+            onBroken.accept("queue worker failed: " + e);
+        }
+    }
+
+    private void serviceUntilIdle() throws RingBrokenException, IOException {
+        boolean more;
+        do {
+            respond();
+            List<byte[]> slots = new ArrayList<>(BATCH);
+            ring.consume(slots, BATCH);
+            for (byte[] slot : slots) {
+                dispatch(decoder.decode(slot));
+            }
+            respond();
+            // Tail and final checks: work published without a notification is found here.
+            more = !completions.isEmpty() || ring.finalCheckForRequests();
+        } while (more && running);
+    }
+
+    private void dispatch(BlkifRequest request) {
+        inFlight.incrementAndGet();
+        if (request instanceof BlkifRequest.Indirect indirect) {
+            request = resolve(indirect);
+        }
+        Optional<BlkifRequest.Malformed> rejection = validator.check(request);
+        if (rejection.isPresent()) {
+            BlkifRequest.Malformed m = rejection.get();
+            LOG.warn("{}: rejected request {} (op {}): {}", name, Long.toUnsignedString(m.id()), m.operation(), m.reason());
+            counters.rejected.increment();
+            complete(m.id(), m.operation(), m.status());
+            return;
+        }
+        long id = request.id();
+        int operation = request.operation();
+        CompletableFuture<Short> result;
+        if (request instanceof BlkifRequest.Discard discard) {
+            result = gate.submit(() -> io.discard(discard));
+        } else {
+            BlkifRequest.Direct direct = (BlkifRequest.Direct) request;
+            result = direct.ioOperation() == OP_WRITE_BARRIER
+                    ? gate.submitBarrier(() -> io.execute(direct))
+                    : gate.submit(() -> io.execute(direct));
+        }
+        result.whenComplete((status, e) -> complete(id, operation, e == null ? status : RSP_ERROR));
+    }
+
+    /** Fetches an indirect request's descriptor pages with one grant copy, then decodes them once. */
+    private BlkifRequest resolve(BlkifRequest.Indirect request) {
+        int pages = request.indirectGrefs().size();
+        ByteBuffer descriptors = ByteBuffer.allocateDirect(pages * PAGE_SIZE);
+        List<CopySegment> copies = new ArrayList<>(pages);
+        for (int i = 0; i < pages; i++) {
+            copies.add(CopySegment.fromGrant(new GrantRef(frontendDomid, request.indirectGrefs().get(i)), 0, descriptors,
+                    i * PAGE_SIZE, PAGE_SIZE));
+        }
+        try {
+            List<GrantStatus> statuses = grants.copy(copies);
+            for (GrantStatus status : statuses) {
+                if (!status.ok()) {
+                    return new BlkifRequest.Malformed(OP_INDIRECT, request.id(), RSP_ERROR,
+                            "indirect descriptor page refused: " + status.meaning());
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return new BlkifRequest.Malformed(OP_INDIRECT, request.id(), RSP_ERROR, "indirect descriptor copy failed: " + e);
+        }
+        byte[] copy = new byte[pages * PAGE_SIZE];
+        descriptors.get(0, copy);
+        return decoder.resolveIndirect(request, copy);
+    }
+
+    private void complete(long id, int operation, short status) {
+        completions.add(new Completion(id, operation, status));
+        wake();
+    }
+
+    /** Writes waiting responses and pushes them once; notifies when the frontend asked for it. */
+    private void respond() throws IOException {
+        boolean any = false;
+        Completion completion;
+        while ((completion = completions.poll()) != null) {
+            inFlight.decrementAndGet();
+            if (!guestReachable) {
+                continue; // no responses on a ring whose frontend closed (blkif.md §5.7)
+            }
+            ring.putResponse(completion.id(), completion.operation(), completion.status());
+            any = true;
+        }
+        if (any && ring.pushResponses()) {
+            counters.notificationsSent.increment();
+            events.notify(localPort);
+        }
+    }
+
+    /**
+     * Stops taking requests and answering, waits (up to {@code drainTimeout}) for I/O already
+     * started, then unbinds the event channel and unmaps the ring. Grants are never touched after
+     * this starts.
+     */
+    void stop(Duration drainTimeout) {
+        guestReachable = false;
+        running = false;
+        wake();
+        try {
+            worker.join(drainTimeout.toMillis());
+            long deadline = System.nanoTime() + drainTimeout.toNanos();
+            while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+                Completion c = completions.poll();
+                if (c != null) {
+                    inFlight.decrementAndGet();
+                } else {
+                    Thread.sleep(1);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (inFlight.get() > 0) {
+            LOG.warn("{}: {} requests still in flight after {}; the ring stays mapped", name, inFlight.get(), drainTimeout);
+        } else {
+            ringPages.close();
+            if (persistent != null) {
+                persistent.close();
+            }
+        }
+        try {
+            events.unbind(localPort);
+        } catch (IOException e) {
+            LOG.warn("{}: unbinding event channel port {}: {}", name, localPort, e.toString());
+        }
+    }
+
+    boolean running() {
+        return running;
+    }
+}

@@ -1,0 +1,383 @@
+package org.spdksr.datapath.blkifd;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.spdksr.datapath.blkif.BackRing;
+import org.spdksr.datapath.blkif.BlkifConstants;
+import org.spdksr.datapath.blkif.DeviceGeometry;
+import org.spdksr.datapath.blkif.RequestDecoder;
+import org.spdksr.datapath.blkif.RequestValidator;
+import org.spdksr.datapath.blkif.RingBrokenException;
+import org.spdksr.datapath.device.BlockDevice;
+import org.spdksr.datapath.xen.grant.GrantAccess;
+import org.spdksr.datapath.xen.grant.GrantMapping;
+import org.spdksr.datapath.xen.grant.GrantRef;
+import org.spdksr.datapath.xen.xenstore.Xenstore;
+import org.spdksr.datapath.xen.xenstore.XenstoreOps;
+
+/**
+ * The backend half of the handshake for one virtual disk (blkif.md §5.6, §5.7), on
+ * {@code /local/domain/0/backend/qdisk/<domid>/<devid>}. It reacts to whatever state the
+ * frontend is in when a watch fires, not to the sequence of events, so collapsed or repeated
+ * events do no harm. When connected it runs one {@link RingQueue} per queue.
+ */
+public final class VbdBackend implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(VbdBackend.class);
+    private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(30);
+
+    private final Xenstore xs;
+    private final GrantAccess grants;
+    private final EventPump pump;
+    private final BackendFeatures features;
+    private final String backend;
+    private final int frontendDomid;
+    private final BlockDevice device;
+    private final boolean readOnly;
+    private final String name;
+    private final QueueCounters counters = new QueueCounters();
+    private final AtomicReference<String> fatal = new AtomicReference<>();
+    private final CompletableFuture<Void> finished = new CompletableFuture<>();
+
+    private String frontend;
+    private XenbusState state = XenbusState.INITIALISING;
+    private List<RingQueue> queues = List.of();
+    private FrontendConnection connection;
+    private volatile long advertisedSectors;
+    private volatile boolean stopping;
+    private Thread thread;
+
+    VbdBackend(Xenstore xs, GrantAccess grants, EventPump pump, BackendFeatures features, String backend,
+            int frontendDomid, BlockDevice device, boolean readOnly) {
+        this.xs = xs;
+        this.grants = grants;
+        this.pump = pump;
+        this.features = features;
+        this.backend = backend;
+        this.frontendDomid = frontendDomid;
+        this.device = device;
+        this.readOnly = readOnly;
+        this.name = "vbd " + frontendDomid + "/" + backend.substring(backend.lastIndexOf('/') + 1);
+    }
+
+    void start() {
+        thread = new Thread(this::run, name + " handshake");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public XenbusState state() {
+        return state;
+    }
+
+    public QueueCounters.Snapshot counters() {
+        return counters.snapshot();
+    }
+
+    public int queueCount() {
+        return queues.size();
+    }
+
+    public Optional<FrontendConnection> connection() {
+        return Optional.ofNullable(connection);
+    }
+
+    /** Completes when the device is torn down (frontend gone, or offline and closed). */
+    public CompletableFuture<Void> finished() {
+        return finished;
+    }
+
+    private void run() {
+        try {
+            Optional<String> frontendPath = awaitToolstack();
+            if (frontendPath.isEmpty()) {
+                return;
+            }
+            frontend = frontendPath.get();
+            try (WatchMux watches = new WatchMux(xs, List.of(backend, frontend), name)) {
+                advertiseEarlyFeatures();
+                while (!stopping && !finished.isDone()) {
+                    reconcile();
+                    if (!finished.isDone()) {
+                        watches.next(Duration.ofSeconds(1));
+                        watches.drain(); // one look at the current state covers them all
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException | RuntimeException e) {
+            LOG.error("{}: handshake stopped: {}", name, e.toString());
+        } finally {
+            disconnect();
+            finished.complete(null);
+        }
+    }
+
+    /**
+     * The disk may be registered before xenopsd writes its nodes (Datapath.activate runs first,
+     * smapiv3.md §6): wait for the backend directory and its {@code frontend} key.
+     */
+    private Optional<String> awaitToolstack() throws IOException, InterruptedException {
+        try (WatchMux watch = new WatchMux(xs, List.of(backend), name)) {
+            while (!stopping) {
+                Optional<String> path = xs.readIfExists(backend + "/frontend");
+                if (path.isPresent() && !path.get().isBlank()) {
+                    return path;
+                }
+                watch.next(Duration.ofSeconds(1));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Features the frontend reads before it sets up its rings: written before InitWait (§5.4). */
+    private void advertiseEarlyFeatures() throws IOException {
+        xs.transaction(tx -> {
+            tx.write(backend + "/max-ring-page-order", Integer.toString(features.maxRingPageOrder()));
+            tx.write(backend + "/max-ring-pages", Integer.toString(1 << features.maxRingPageOrder()));
+            tx.write(backend + "/multi-queue-max-queues", Integer.toString(features.maxQueues()));
+            if (features.maxIndirectSegments() > 0) {
+                tx.write(backend + "/feature-max-indirect-segments", Integer.toString(features.maxIndirectSegments()));
+            }
+            return null;
+        });
+        setState(XenbusState.INIT_WAIT);
+        // xenopsd waits for this before it calls the VBD plugged (§5.3); for qdisk disks we are the
+        // hotplug agent.
+        xs.write(backend + "/hotplug-status", "connected");
+    }
+
+    private void reconcile() throws IOException {
+        Optional<String> frontendStateText = xs.readIfExists(frontend + "/state");
+        boolean online = "1".equals(xs.readIfExists(backend + "/online").orElse("0").trim());
+        if (frontendStateText.isEmpty()) {
+            LOG.info("{}: frontend {} is gone; tearing down", name, frontend);
+            teardown();
+            return;
+        }
+        XenbusState frontendState = XenbusState.parse(frontendStateText.get());
+        switch (frontendState) {
+            case INITIALISED, CONNECTED -> {
+                if (state == XenbusState.INIT_WAIT) {
+                    connect();
+                } else if (state == XenbusState.CLOSED && online) {
+                    // A frontend that skipped Initialising on its way back (§5.6 step 4).
+                    reopen();
+                    connect();
+                }
+            }
+            case INITIALISING, INIT_WAIT -> {
+                if (state == XenbusState.CLOSED && online) {
+                    reopen(); // guest reboot, kexec or driver reload (§5.7)
+                }
+            }
+            case CLOSING -> {
+                if (state != XenbusState.CLOSED && state != XenbusState.CLOSING) {
+                    setState(XenbusState.CLOSING);
+                }
+            }
+            case CLOSED -> {
+                if (state != XenbusState.CLOSED) {
+                    disconnect();
+                    setState(XenbusState.CLOSED);
+                }
+                if (!online) {
+                    teardown();
+                }
+            }
+            default -> {
+                LOG.info("{}: frontend state {}; tearing down", name, frontendState);
+                teardown();
+            }
+        }
+        if (!online && state != XenbusState.CONNECTED && frontendState != XenbusState.CLOSED
+                && frontendState != XenbusState.CLOSING && state != XenbusState.CLOSED && !finished.isDone()) {
+            // online=0 before the frontend ever connected: nothing to wait for.
+            disconnect();
+            setState(XenbusState.CLOSED);
+            teardown();
+        }
+    }
+
+    private void reopen() throws IOException {
+        LOG.info("{}: frontend restarted; offering a new connection", name);
+        fatal.set(null);
+        advertiseEarlyFeatures();
+    }
+
+    private void connect() throws IOException {
+        FrontendConnection wanted;
+        try {
+            wanted = FrontendKeys.read(xs, frontend, features);
+        } catch (FrontendKeys.FrontendKeyException e) {
+            fail("frontend " + frontend + ": " + e.getMessage());
+            return;
+        }
+        long sectors = device.sizeBytes() / BlkifConstants.SECTOR_SIZE;
+        DeviceGeometry geometry = new DeviceGeometry(sectors, readOnly, device.supportsDiscard(), false);
+        BufferPool buffers = new BufferPool(
+                Math.max(BlkifConstants.MAX_DIRECT_SEGMENTS, features.maxIndirectSegments()) * BlkifConstants.PAGE_SIZE,
+                BackRing.entries(wanted.abi(), wanted.ringPageOrder()));
+        List<RingQueue> started = new ArrayList<>();
+        try {
+            for (int q = 0; q < wanted.queues().size(); q++) {
+                started.add(openQueue(q, wanted, geometry, buffers));
+            }
+        } catch (IOException | RingBrokenException | RuntimeException e) {
+            started.forEach(queue -> queue.stop(Duration.ZERO));
+            fail("cannot connect to frontend " + frontend + ": " + e.getMessage());
+            return;
+        }
+        xs.transaction(tx -> {
+            writeDeviceProperties(tx, sectors);
+            return null;
+        });
+        advertisedSectors = sectors;
+        connection = wanted;
+        queues = List.copyOf(started);
+        started.forEach(RingQueue::start);
+        setState(XenbusState.CONNECTED);
+        LOG.info("{}: connected: {} queue(s), ring order {}, {}, {} sectors{}", name, queues.size(),
+                wanted.ringPageOrder(), wanted.abi().protocolName(), sectors, readOnly ? ", read-only" : "");
+    }
+
+    private RingQueue openQueue(int index, FrontendConnection wanted, DeviceGeometry geometry, BufferPool buffers)
+            throws IOException, RingBrokenException {
+        FrontendConnection.QueueKeys keys = wanted.queues().get(index);
+        // Both sides must agree before grants are kept mapped (§5.4, §5.5).
+        PersistentGrants persistent = wanted.persistent() && features.persistentGrantsPerQueue() > 0
+                ? new PersistentGrants(grants, frontendDomid, features.persistentGrantsPerQueue())
+                : null;
+        List<GrantRef> refs = keys.ringRefs().stream().map(r -> new GrantRef(frontendDomid, r)).toList();
+        GrantMapping pages = grants.map(refs, true);
+        int localPort;
+        try {
+            BackRing ring = new BackRing(pages.buffer(), wanted.abi(), wanted.ringPageOrder());
+            localPort = pump.events().bindInterdomain(frontendDomid, keys.eventChannel());
+            String queueName = name + " q" + index;
+            RingQueue queue = new RingQueue(queueName, frontendDomid, ring, pages, pump.events(), localPort, grants,
+                    new RequestDecoder(wanted.abi(), features.maxIndirectSegments()), new RequestValidator(geometry),
+                    reachable -> new RequestIo(queueName, frontendDomid, grants, device, buffers, counters, reachable,
+                            persistent),
+                    counters, reason -> onQueueBroken(queueName, reason), persistent);
+            pump.listen(localPort, queue::wake);
+            return queue;
+        } catch (IOException | RingBrokenException | RuntimeException e) {
+            pages.close();
+            throw e;
+        }
+    }
+
+    /** The connect-time properties, in one transaction before Connected, as blkback does (§5.4). */
+    private void writeDeviceProperties(XenstoreOps tx, long sectors) throws IOException {
+        tx.write(backend + "/sectors", Long.toString(sectors));
+        tx.write(backend + "/sector-size", Integer.toString(device.logicalBlockSize()));
+        tx.write(backend + "/physical-sector-size", Integer.toString(Math.max(device.logicalBlockSize(), 4096)));
+        tx.write(backend + "/info", Integer.toString(readOnly ? 4 : 0)); // VDISK_READONLY (§1.7)
+        tx.write(backend + "/feature-flush-cache", "1");
+        tx.write(backend + "/feature-barrier", "1");
+        boolean discard = device.supportsDiscard() && !readOnly
+                && !"0".equals(xs.readIfExists(backend + "/discard-enable").orElse("1").trim());
+        tx.write(backend + "/feature-discard", discard ? "1" : "0");
+        if (discard) {
+            tx.write(backend + "/discard-granularity", "4096");
+            tx.write(backend + "/discard-alignment", "0");
+            tx.write(backend + "/discard-secure", "0");
+        }
+        tx.write(backend + "/feature-persistent", features.persistentGrantsPerQueue() > 0 ? "1" : "0");
+    }
+
+    /**
+     * Online resize (§5.4): the new size, then the state written again so that the frontend's
+     * watch fires and it reads the size.
+     */
+    public void resized() throws IOException {
+        long sectors = device.sizeBytes() / BlkifConstants.SECTOR_SIZE;
+        if (state != XenbusState.CONNECTED || sectors == advertisedSectors) {
+            return;
+        }
+        xs.write(backend + "/sectors", Long.toString(sectors));
+        advertisedSectors = sectors;
+        setState(XenbusState.CONNECTED);
+        LOG.info("{}: resized to {} sectors", name, sectors);
+    }
+
+    private void onQueueBroken(String queue, String reason) {
+        fatal.compareAndSet(null, queue + ": " + reason);
+        try {
+            xs.write(backend + "/error", queue + ": " + reason);
+            setState(XenbusState.CLOSING);
+        } catch (IOException e) {
+            LOG.warn("{}: cannot report the broken ring in xenstore: {}", name, e.toString());
+        }
+    }
+
+    /** Like xenbus_dev_fatal: say why in {@code error}, then go to Closing. */
+    private void fail(String reason) throws IOException {
+        LOG.error("{}: {}", name, reason);
+        fatal.set(reason);
+        xs.write(backend + "/error", reason);
+        setState(XenbusState.CLOSING);
+    }
+
+    private void disconnect() {
+        if (queues.isEmpty()) {
+            return;
+        }
+        for (RingQueue queue : queues) {
+            pump.forget(queue.localPort());
+            queue.stop(DRAIN_TIMEOUT);
+        }
+        queues = List.of();
+        connection = null;
+        LOG.info("{}: disconnected from the frontend", name);
+    }
+
+    private void teardown() throws IOException {
+        disconnect();
+        if (state != XenbusState.CLOSED) {
+            setState(XenbusState.CLOSED);
+        }
+        if (xs.readIfExists(backend).isPresent()) {
+            xs.rm(backend + "/hotplug-status");
+        }
+        finished.complete(null);
+    }
+
+    private void setState(XenbusState next) throws IOException {
+        if (xs.readIfExists(backend).isEmpty()) {
+            state = next; // the toolstack removed the backend directory: nothing to write to
+            return;
+        }
+        xs.write(backend + "/state", next.wire());
+        state = next;
+    }
+
+    /** Stops serving now (blkifd shutting down), without waiting for the frontend. */
+    @Override
+    public void close() {
+        stopping = true;
+        if (thread != null) {
+            // No interrupt: it could close the shared xenstore channel mid-request. The handshake
+            // loop looks at the flag at least once a second.
+            try {
+                thread.join(DRAIN_TIMEOUT.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        disconnect();
+        finished.complete(null);
+    }
+}
