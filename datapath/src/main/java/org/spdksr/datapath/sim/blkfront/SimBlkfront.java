@@ -45,6 +45,7 @@ public final class SimBlkfront implements AutoCloseable {
     private volatile int indirectSegments;
     private volatile RequestEncoder encoder;
     private volatile Thread monitor;
+    private volatile CompletableFuture<Void> disconnection = CompletableFuture.completedFuture(null);
 
     public SimBlkfront(SimGuest guest, int devid, FrontOptions options) {
         this.guest = guest;
@@ -118,6 +119,7 @@ public final class SimBlkfront implements AutoCloseable {
             persistentInUse = options.persistentGrants() && bi.persistent();
             indirectSegments = options.indirect() == FrontOptions.IndirectPolicy.NEVER ? 0
                     : Math.min(options.maxIndirectSegments(), bi.maxIndirectSegments());
+            disconnection = new CompletableFuture<>();
             queues = List.copyOf(made);
             setState(XenbusState.CONNECTED);
         } catch (IOException | InterruptedException | TimeoutException | RuntimeException e) {
@@ -249,6 +251,10 @@ public final class SimBlkfront implements AutoCloseable {
         queues = List.of();
         boolean closed = false;
         try {
+            if (xs.readIfExists(frontend).isEmpty()) {
+                // Hard unplug: the toolstack deleted our directory; writing state would recreate it.
+                return true;
+            }
             setState(XenbusState.CLOSING);
             awaitBackendQuietly(b -> b.ordinal() >= XenbusState.CLOSING.ordinal() || b == XenbusState.UNKNOWN,
                     timeout);
@@ -257,6 +263,7 @@ public final class SimBlkfront implements AutoCloseable {
         } finally {
             IOException cause = new IOException("blkfront " + frontend + " disconnected");
             expected.forEach(q -> q.teardown(cause));
+            disconnection.complete(null);
         }
         return closed;
     }
@@ -282,6 +289,14 @@ public final class SimBlkfront implements AutoCloseable {
         }
         setState(XenbusState.INITIALISING);
         return connect();
+    }
+
+    /**
+     * Completes when the current connection is fully torn down (grants ended, rings freed), whether
+     * the guest or the backend started the close. Already complete when not connected.
+     */
+    public CompletableFuture<Void> disconnection() {
+        return disconnection;
     }
 
     public boolean connected() {
