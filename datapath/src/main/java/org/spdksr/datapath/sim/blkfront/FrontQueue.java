@@ -129,6 +129,37 @@ final class FrontQueue {
         return f;
     }
 
+    /** Where {@link #submitNow} put a request, and its response. */
+    record Placed(int index, CompletableFuture<Response> future) {
+    }
+
+    /**
+     * Puts a ready slot image on the ring at once (the hostile primitives need to know the index):
+     * refused when the ring is full or other requests are waiting for a slot.
+     */
+    Placed submitNow(byte[] slot, long id, int operation) {
+        CompletableFuture<Response> f = new CompletableFuture<>();
+        boolean notify;
+        int at;
+        synchronized (this) {
+            if (closed || broken) {
+                throw new IllegalStateException("queue " + index + " is " + (broken ? "broken" : "closed"));
+            }
+            if (!waiting.isEmpty() || ring.freeSlots() <= 0) {
+                throw new IllegalStateException("queue " + index + " has no free slot (" + ring.outstanding()
+                        + " unanswered, " + waiting.size() + " waiting)");
+            }
+            if (inFlight.containsKey(id)) {
+                throw new IllegalArgumentException("id " + id + " is already in flight on queue " + index);
+            }
+            at = ring.putRequest(slot);
+            inFlight.put(id, new Pending(operation, f, r -> r, () -> { }));
+            notify = ring.pushRequests();
+        }
+        kick(notify);
+        return new Placed(at, f);
+    }
+
     /** Writes waiting requests into free slots and pushes them; true if the backend wants a kick. */
     private boolean fillRing(List<Runnable> completions) {
         boolean put = false;

@@ -34,19 +34,15 @@ public final class HostileFront {
     }
 
     /**
-     * Puts any request (including {@link FrontRequest.Raw} bytes) on the ring, publishes it and
-     * notifies if asked to. The response must echo {@code request.operation()}.
+     * Puts any request (including {@link FrontRequest.Raw} bytes) in the next slot, publishes it
+     * and notifies when the backend asked for it. The response must echo
+     * {@code request.operation()}. Fails when the ring has no free slot.
      */
     public Published publish(int queue, FrontRequest request) {
-        FrontQueue q = front.queue(queue);
         byte[] slot = front.encoder().encode(request);
         long id = request instanceof FrontRequest.Raw ? front.encoder().idOf(slot) : request.id();
-        int index;
-        synchronized (q) {
-            index = q.ring().reqProdPvt();
-        }
-        CompletableFuture<Response> f = q.submit(slot, id, request.operation(), r -> r, () -> { });
-        return new Published(index, id, f);
+        FrontQueue.Placed placed = front.queue(queue).submitNow(slot, id, request.operation());
+        return new Published(placed.index(), id, placed.future());
     }
 
     /** Publishes slot bytes as they are; the id is read where the ABI puts it. */

@@ -44,7 +44,6 @@ public final class SimBlkfront implements AutoCloseable {
     private volatile boolean persistentInUse;
     private volatile int indirectSegments;
     private volatile RequestEncoder encoder;
-    private volatile Thread monitor;
     private volatile CompletableFuture<Void> disconnection = CompletableFuture.completedFuture(null);
 
     public SimBlkfront(SimGuest guest, int devid, FrontOptions options) {
@@ -222,7 +221,6 @@ public final class SimBlkfront implements AutoCloseable {
             }
         }, "sim-blkfront-monitor-" + devid);
         t.setDaemon(true);
-        monitor = t;
         t.start();
     }
 
@@ -509,5 +507,4 @@ public final class SimBlkfront implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
     }
-
 }
