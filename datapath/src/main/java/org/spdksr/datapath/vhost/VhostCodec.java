@@ -111,10 +111,12 @@ final class VhostCodec {
                 int offset = p.getInt();
                 int size = p.getInt();
                 p.getInt(); // flags
-                if (size != payload.length - 12) {
-                    // libvhost-user answers a failed GET_CONFIG with size 0 (spec: "a zero-size payload means failure").
+                int asked = request instanceof VhostMessage.GetConfig g ? g.size() : size;
+                if (size != payload.length - 12 || size != asked) {
+                    // libvhost-user answers a GET_CONFIG it cannot serve with a zero-size config.
                     throw new IOException("vhost-user back end failed GET_CONFIG: it returned " + (payload.length - 12)
-                            + " bytes of configuration and announced " + size);
+                            + " bytes of configuration, announced " + size + ", and " + asked
+                            + " were asked for; the back end may not support that many config bytes");
                 }
                 byte[] bytes = new byte[size];
                 p.get(bytes);
