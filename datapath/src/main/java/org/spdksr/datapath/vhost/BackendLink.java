@@ -39,7 +39,7 @@ final class BackendLink implements AutoCloseable {
     private volatile boolean stopping;
     private List<BlkQueue> queues = List.of();
     private Thread poller;
-    private long reconnects;
+    private volatile long reconnects;
 
     BackendLink(String name, Path socket, VhostDeviceOptions options, SharedRegion region) {
         this.name = name;

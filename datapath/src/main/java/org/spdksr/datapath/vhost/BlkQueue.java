@@ -4,6 +4,8 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
+import org.spdksr.datapath.device.BlockDeviceException;
+import org.spdksr.datapath.device.BlockDeviceException.Reason;
 
 /**
  * virtio-blk on one virtqueue: turns a {@link BlkRequest} into a descriptor chain (header,
@@ -33,6 +35,7 @@ final class BlkQueue {
     private final BlkRequest[] inFlight;
     private final LongAdder submitted;
     private boolean connected;
+    private boolean closed;
 
     /**
      * @param sizeMax largest data descriptor (bytes)
@@ -74,6 +77,11 @@ final class BlkQueue {
     void submit(BlkRequest request) {
         boolean kickNow;
         synchronized (this) {
+            if (closed) {
+                request.status().completeExceptionally(new BlockDeviceException(Reason.CLOSED,
+                        "virtqueue " + index + " is closed: the device was closed before the request was sent"));
+                return;
+            }
             waiting.addLast(request);
             kickNow = connected && pump();
         }
@@ -179,10 +187,11 @@ final class BlkQueue {
     }
 
     /**
-     * The back end went away: completes what it finished, then puts every request still in
-     * flight back at the front of the waiting list (in submission order of their heads is not
-     * known, and not needed: requests in flight together have no order, virtio 1.2 §5.2.6.4)
-     * and resets the ring for the next back end.
+     * The back end went away: completes what it finished, puts every request still in flight
+     * back at the front of the waiting list, and resets the ring for the next back end. Their
+     * original order is not kept, and need not be: requests in flight together are unordered
+     * (virtio 1.2 §5.2: the device services requests "probably out of order"; a driver orders
+     * by waiting for completions).
      */
     void detach() {
         try {
@@ -235,6 +244,9 @@ final class BlkQueue {
     }
 
     void close() {
+        synchronized (this) {
+            closed = true;
+        }
         kick.close();
         call.close();
     }

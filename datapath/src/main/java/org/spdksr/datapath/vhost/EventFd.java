@@ -1,7 +1,6 @@
 package org.spdksr.datapath.vhost;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Memory;
 
 /**
  * One eventfd(2): the kick (front end to back end) and call (back end to front end) notifications
@@ -28,9 +27,8 @@ final class EventFd implements AutoCloseable {
 
     /** Adds 1 to the counter, waking whoever polls it. */
     void signal() {
-        try (Memory one = new Memory(8)) {
-            one.setLong(0, 1);
-            Libc.write(fd, one, 8);
+        try {
+            Libc.write(fd, new long[] {1}, 8);
         } catch (LastErrorException e) {
             // EAGAIN means the counter is at its maximum: a wake-up is pending anyway.
             if (e.getErrorCode() != Libc.EAGAIN) {
@@ -41,8 +39,8 @@ final class EventFd implements AutoCloseable {
 
     /** Resets the counter to zero; true if it was signalled. */
     boolean drain() {
-        try (Memory value = new Memory(8)) {
-            Libc.read(fd, value, 8);
+        try {
+            Libc.read(fd, new long[1], 8);
             return true;
         } catch (LastErrorException e) {
             if (e.getErrorCode() == Libc.EAGAIN) {

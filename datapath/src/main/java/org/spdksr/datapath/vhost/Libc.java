@@ -78,6 +78,11 @@ final class Libc {
 
     static native long write(int fd, Pointer buf, long count) throws LastErrorException;
 
+    /** eventfd counters: a primitive array avoids a native allocation per kick. */
+    static native long read(int fd, long[] value, long count) throws LastErrorException;
+
+    static native long write(int fd, long[] value, long count) throws LastErrorException;
+
     static native int close(int fd) throws LastErrorException;
 
     static native int socket(int domain, int type, int protocol) throws LastErrorException;

@@ -216,7 +216,7 @@ final class SplitVirtqueue {
 
     /**
      * Hands every used entry to {@code sink} and frees its descriptors. With EVENT_IDX it then
-     * asks for an interrupt at the next completion ({@code used_event}, §2.7.10) and looks again,
+     * asks for an interrupt at the next completion ({@code used_event}, §2.7.7) and looks again,
      * because an entry may have landed between the last read and that store.
      *
      * @throws IllegalStateException if the back end reports a head that is not in flight

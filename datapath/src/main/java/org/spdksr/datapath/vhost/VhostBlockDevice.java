@@ -75,7 +75,6 @@ public final class VhostBlockDevice implements BlockDevice {
     private final AtomicInteger nextQueue = new AtomicInteger();
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
-    private volatile long capacitySectors;
 
     private VhostBlockDevice(String name, Path socket, VhostDeviceOptions options, SharedRegion region, BackendLink link,
             List<BlkQueue> queues, RegionBuffers buffers, Geometry g, LongAdder submitted, Negotiated n) {
@@ -91,7 +90,6 @@ public final class VhostBlockDevice implements BlockDevice {
         this.rangeSegments = g.rangeSegments();
         this.readOnly = options.readOnly() || n.has(VirtioFeatures.BLK_F_RO);
         this.submitted = submitted;
-        this.capacitySectors = n.config().capacity();
     }
 
     /** Sizes derived from the negotiated features and config. */
@@ -241,7 +239,8 @@ public final class VhostBlockDevice implements BlockDevice {
 
     @Override
     public long sizeBytes() {
-        return capacitySectors * SECTOR;
+        // The config as last read: at open, after a reconnect, or after a range beyond it (refreshCapacity).
+        return link.negotiated().config().capacity() * SECTOR;
     }
 
     @Override
@@ -352,7 +351,8 @@ public final class VhostBlockDevice implements BlockDevice {
         return null;
     }
 
-    private CompletableFuture<Void> checkRange(String what, long offset, long length, boolean alignLength) {
+    /** Bounds always; with {@code aligned}, offset and length in whole blocks too. */
+    private CompletableFuture<Void> checkRange(String what, long offset, long length, boolean aligned) {
         if (!DeviceRange.inside(offset, length, sizeBytes())) {
             refreshCapacity();
         }
@@ -361,7 +361,7 @@ public final class VhostBlockDevice implements BlockDevice {
         } catch (BlockDeviceException e) {
             return CompletableFuture.failedFuture(e);
         }
-        if (offset % blockSize != 0 || (alignLength && length % blockSize != 0)) {
+        if (aligned && (offset % blockSize != 0 || length % blockSize != 0)) {
             return failed(Reason.MISALIGNED, name + ": " + what + " at offset " + offset + " length " + length
                     + " is not in whole " + blockSize + "-byte blocks; align it to the logical block size");
         }
@@ -371,7 +371,7 @@ public final class VhostBlockDevice implements BlockDevice {
     /** A range beyond the size seen so far re-reads the config once: the volume may have grown. */
     private void refreshCapacity() {
         try {
-            capacitySectors = link.refreshConfig().capacity();
+            link.refreshConfig();
         } catch (IOException e) {
             // Keep the last known size; the link notices a dead back end by itself.
         }
@@ -450,7 +450,7 @@ public final class VhostBlockDevice implements BlockDevice {
         if (discard) {
             // A discard is advisory: trim it inward to whole blocks rather than refuse it.
             refused = checkRange(what, offset, length, false);
-            if (refused != null && !(offset % blockSize != 0 && DeviceRange.inside(offset, length, sizeBytes()))) {
+            if (refused != null) {
                 return refused;
             }
             long first = (offset + blockSize - 1) / blockSize * blockSize;

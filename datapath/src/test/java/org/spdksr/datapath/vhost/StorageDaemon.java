@@ -74,6 +74,14 @@ final class StorageDaemon implements AutoCloseable {
         throw new IOException(BINARY + " did not create " + socket + " within 30 s: " + Files.readString(log));
     }
 
+    /** SIGSTOP: the daemon stops serving, so requests sent now stay in flight until it is killed. */
+    void freeze() throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("kill", "-STOP", Long.toString(process.pid())).inheritIO().start();
+        if (p.waitFor() != 0) {
+            throw new IOException("kill -STOP " + process.pid() + " failed");
+        }
+    }
+
     /** SIGKILL, as a crash: the socket file stays behind, like after a real crash. */
     void kill() throws InterruptedException {
         process.destroyForcibly();

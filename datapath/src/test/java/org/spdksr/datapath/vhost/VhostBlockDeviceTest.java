@@ -344,13 +344,15 @@ class VhostBlockDeviceTest {
         await(dev.write(0, ByteBuffer.wrap(first)));
         await(dev.flush());
 
-        // A burst of writes, and the daemon killed while (some of) them are in flight.
+        // A burst of writes sent to a frozen daemon, so all of them are in flight when it is killed.
+        daemon.freeze();
         List<CompletableFuture<Void>> burst = new ArrayList<>();
         byte[] second = pattern(8 << 20, 19);
         for (int i = 0; i < 64; i++) {
             int at = i * (128 << 10);
             burst.add(dev.queue(i % 2).write((2 << 20) + at, ByteBuffer.wrap(second, at, 128 << 10)));
         }
+        assertThat(burst).noneMatch(CompletableFuture::isDone);
         daemon.kill();
         // Requests made while no back end runs wait for the next one.
         CompletableFuture<Void> whileDown = dev.write(12 << 20, ByteBuffer.wrap(first));
@@ -386,6 +388,23 @@ class VhostBlockDeviceTest {
         byte[] data = pattern(4096, 23);
         await(dev.write(0, ByteBuffer.wrap(data)));
         assertSame(readDevice(dev, 0, 4096), data, "readDevice(dev, 0, 4096)");
+    }
+
+    @Test
+    void requestsWaitForRingSlotsAndRegionRoomWhenBothRunOut() throws Exception {
+        // 4 entries per ring and an 8 MiB region: 200 writes of 256 KiB from heap buffers (50 MiB
+        // of bounce buffers) must queue for descriptors and for region memory, and all complete.
+        VhostBlockDevice dev = open(options().withRingSize(4).withRegionBytes(8 << 20));
+        assertThat(dev.queueDepth()).isEqualTo(8);
+        byte[] data = pattern(200 * (256 << 10), 29);
+        List<CompletableFuture<Void>> writes = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            writes.add(dev.write((long) i * (256 << 10), ByteBuffer.wrap(data, i * (256 << 10), 256 << 10)));
+        }
+        for (CompletableFuture<Void> w : writes) {
+            await(w);
+        }
+        assertSame(readDevice(dev, 0, data.length), data, "device bytes after the backlog drained");
     }
 
     @Test
