@@ -2,6 +2,7 @@ package org.spdksr.datapath.vhost;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -405,6 +406,22 @@ class VhostBlockDeviceTest {
             await(w);
         }
         assertSame(readDevice(dev, 0, data.length), data, "device bytes after the backlog drained");
+    }
+
+    @Test
+    void hugetlbRegionWorksWithTheBackEndWhenPagesAreReserved() throws Exception {
+        long free = Files.readAllLines(Path.of("/proc/meminfo")).stream()
+                .filter(l -> l.startsWith("HugePages_Free:")).mapToLong(l -> Long.parseLong(l.replaceAll("\\D", "")))
+                .findFirst().orElse(0);
+        assumeTrue(free >= 4,
+                "skipped: fewer than 4 free 2 MiB hugepages (echo 4 > /proc/sys/vm/nr_hugepages to run it)");
+        VhostBlockDevice dev = open(options().withBacking(VhostDeviceOptions.Backing.HUGETLB).withRegionBytes(8 << 20));
+        byte[] data = pattern(1 << 20, 31);
+        ByteBuffer b = dev.allocate(data.length);
+        b.put(data).flip();
+        await(dev.write(0, b));
+        dev.free(b);
+        assertSame(readDevice(dev, 0, data.length), data, "device bytes through a hugetlb region");
     }
 
     @Test
