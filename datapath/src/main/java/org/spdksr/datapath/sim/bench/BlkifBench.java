@@ -15,6 +15,8 @@ import org.spdksr.datapath.device.BlockDevice;
 import org.spdksr.datapath.device.FileBlockDevice;
 import org.spdksr.datapath.device.FileDeviceOptions;
 import org.spdksr.datapath.device.NullBlockDevice;
+import org.spdksr.datapath.vhost.VhostBlockDevice;
+import org.spdksr.datapath.vhost.VhostDeviceOptions;
 import org.spdksr.datapath.sim.blkfront.FrontOptions;
 import org.spdksr.datapath.sim.blkfront.SimBlkfront;
 import org.spdksr.datapath.sim.blkfront.SimGuest;
@@ -29,7 +31,8 @@ import org.spdksr.datapath.xen.sim.SimXenHost;
 
 /**
  * The blkifd benchmark (a command, not a test): 4 KiB random and 1 MiB sequential I/O at several
- * queue depths, through a simulated guest's ring into blkifd, on a null device and on a file, with
+ * queue depths, through a simulated guest's ring into blkifd, on a null device, on a file and through
+ * vhost-user-blk to qemu-storage-daemon on that file (when installed), with
  * fio on the same file, same pattern and depth, in the same run. Prints one table.
  *
  * <p>usage: {@code BlkifBench [--seconds S] [--warmup S] [--size-mib N] [--depths 1,32,128] [--dir D]}
@@ -52,18 +55,22 @@ public final class BlkifBench {
                 Workload.SEQ_WRITE_1M);
         List<Row> rows = new ArrayList<>();
         FioRun fio = new FioRun(file, settings.sizeBytes());
-        try (SimXenHost host = SimXenHost.start(settings.dir().resolve("xen"))) {
+        Path xen = settings.dir().resolve("xen");
+        removeTree(xen); // a previous run's simulated host, if it was interrupted
+        try (SimXenHost host = SimXenHost.start(xen)) {
             // Guest memory for the deepest 1 MiB load plus rings and persistent grants.
             int deepest = settings.depths().stream().mapToInt(Integer::intValue).max().orElse(1);
             host.createDomain(GUEST, Math.max(16384, deepest * 260 + 4096), 65536);
-            for (String deviceKind : List.of("null", "file")) {
-                try (BlockDevice device = deviceKind.equals("null")
-                        ? new NullBlockDevice(settings.sizeBytes())
-                        : FileBlockDevice.open(file, FileDeviceOptions.defaults().withQueueDepth(128))) {
+            List<String> kinds = StorageDaemon.available() ? List.of("null", "file", "vhost") : List.of("null", "file");
+            for (String deviceKind : kinds) {
+                try (StorageDaemon daemon = deviceKind.equals("vhost")
+                        ? StorageDaemon.start(file, settings.dir().resolve("vhost.sock"), 1)
+                        : null;
+                        BlockDevice device = open(deviceKind, file, daemon, settings)) {
                     for (Workload workload : workloads) {
                         for (int depth : settings.depths()) {
                             Result ring = throughRing(host, device, workload, depth, settings);
-                            Result viaFio = deviceKind.equals("file")
+                            Result viaFio = !deviceKind.equals("null")
                                     ? fio.run(workload, depth, settings.warmup(), settings.seconds())
                                     : null;
                             Row row = new Row(deviceKind, workload, depth, ring, viaFio);
@@ -75,6 +82,16 @@ public final class BlkifBench {
             }
         }
         print(rows, settings);
+    }
+
+    private static BlockDevice open(String kind, Path file, StorageDaemon daemon, Settings settings) throws IOException {
+        return switch (kind) {
+            case "null" -> new NullBlockDevice(settings.sizeBytes());
+            case "file" -> FileBlockDevice.open(file, FileDeviceOptions.defaults().withQueueDepth(128));
+            // qemu-storage-daemon maps plain memfd memory; SPDK would need hugetlb backing.
+            default -> VhostBlockDevice.open(daemon.socket(),
+                    VhostDeviceOptions.defaults().withBacking(VhostDeviceOptions.Backing.PLAIN));
+        };
     }
 
     private static Result throughRing(SimXenHost host, BlockDevice device, Workload workload, int depth,
@@ -98,6 +115,17 @@ public final class BlkifBench {
         }
     }
 
+    private static void removeTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var paths = Files.walk(root)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
     private static void fill(Path file, long size) throws IOException {
         if (Files.exists(file) && Files.size(file) == size) {
             return;
@@ -114,7 +142,7 @@ public final class BlkifBench {
 
     private static void print(List<Row> rows, Settings settings) {
         System.out.printf(Locale.ROOT, "blkifd through a simulated guest ring (x86_64 ABI, order 4, one queue, persistent "
-                + "grants, indirect), %.0f s per cell after %.0f s warm-up, %d MiB file; fio: io_uring, buffered, same "
+                + "grants, indirect) into a null device, a file (pread/pwrite, page cache) and vhost-user-blk to qemu-storage-daemon on the same file, %.0f s per cell after %.0f s warm-up, %d MiB file; fio: io_uring, buffered, same "
                 + "file, depth and pattern, same run%n%n", settings.seconds(), settings.warmup(),
                 settings.sizeBytes() >> 20);
         System.out.printf(Locale.ROOT, "%-6s %-13s %5s %12s %10s %12s %10s %9s%n", "device", "workload", "QD",
