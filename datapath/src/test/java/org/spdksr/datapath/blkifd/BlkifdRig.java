@@ -242,6 +242,19 @@ final class BlkifdRig implements AutoCloseable {
         assertThat(grants.live()).as("grant mappings left by the backend").isZero();
     }
 
+    /** Disconnects every frontend made through this rig that is still connected. */
+    void closeFronts() {
+        for (SimBlkfront f : fronts) {
+            try {
+                if (f.connected()) {
+                    f.disconnect(WAIT);
+                }
+            } catch (Exception e) {
+                // best effort: the mapping check that follows tells what was left
+            }
+        }
+    }
+
     @Override
     public void close() throws Exception {
         for (SimBlkfront f : fronts) {
