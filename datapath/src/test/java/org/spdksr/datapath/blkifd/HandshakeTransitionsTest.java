@@ -288,7 +288,9 @@ class HandshakeTransitionsTest {
     }
 
     static Stream<Arguments> closedWithIoInFlight() {
-        return Stream.of(Arguments.of("reads", true), Arguments.of("writes", false));
+        return Stream.of(Arguments.of("reads", true, false), Arguments.of("writes", false, false),
+                Arguments.of("reads into persistent grants", true, true),
+                Arguments.of("writes from persistent grants", false, true));
     }
 
     /**
@@ -298,9 +300,10 @@ class HandshakeTransitionsTest {
      */
     @ParameterizedTest(name = "{0} in flight")
     @MethodSource("closedWithIoInFlight")
-    void frontendClosedWithRequestsInFlight(String name, boolean reads) throws Exception {
+    void frontendClosedWithRequestsInFlight(String name, boolean reads, boolean persistent) throws Exception {
         newRig();
-        SimBlkfront front = rig.connect(plain().withFollowBackendClose(false));
+        SimBlkfront front = rig.connect(FrontOptions.defaults().withPersistentGrants(persistent)
+                .withFollowBackendClose(false));
         var h = front.hostile();
         int ringRef = Integer.parseInt(rig.guest.domain().xenstore().readString(front.frontendPath() + "/ring-ref0")
                 .trim());
@@ -321,11 +324,16 @@ class HandshakeTransitionsTest {
             Thread.sleep(1);
         }
         int rspProd = header.getInt(8);
-        // All eight are in the device now; from here on no grant may be touched.
+        // All eight are in the device now; from here on no grant may be touched. Guest memory is
+        // compared as a whole too, which also covers persistently mapped pages (written without
+        // a grant operation).
+        byte[] memory = java.nio.file.Files.readAllBytes(rig.domain.memory().file());
         rig.grants.fence();
         h.setState(XenbusState.CLOSED);
         rig.awaitBackendState(s -> s == XenbusState.CLOSED, "Closed");
         rig.awaitNoLiveMappings();
+        BlkifdRig.assertSameBytes(java.nio.file.Files.readAllBytes(rig.domain.memory().file()), memory,
+                "guest memory after the frontend's Closed");
         long ioBefore = rig.device.reads.get() + rig.device.writes.get();
         // A request published on the dead ring is not taken.
         h.publish(0, new FrontRequest.ReadWrite(0, h.newId(0), 0, List.of(SegmentDescriptor.of(ringRef, 0, 7))));

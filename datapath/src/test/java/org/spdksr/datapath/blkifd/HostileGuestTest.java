@@ -322,6 +322,39 @@ class HostileGuestTest {
         rejectedThenServes(new FrontRequest.Discard(h.newId(0), 0, 64, false), EOPNOTSUPP);
     }
 
+    @Test
+    void theSecureFlagOfADiscardIsIgnoredWhenNotAdvertised() throws Exception {
+        assertThat(front.backendInfo().discardSecure()).isFalse();
+        assertThat(send(new FrontRequest.Discard(h.newId(0), 64, 8, true)).status()).isEqualTo(OK);
+        assertThat(rig.fileRange(64, 4096)).containsOnly(0);
+        stillServes();
+    }
+
+    static Stream<Arguments> x86_32Attacks() {
+        return Stream.of(Arguments.of("unknown operation 77", 77, 0L, 0, 7, EOPNOTSUPP),
+                Arguments.of("reserved operation 4", 4, 0L, 0, 7, EOPNOTSUPP),
+                Arguments.of("last_sect 8", 1, 0L, 0, 8, ERROR),
+                Arguments.of("past the end", 1, BlkifdRig.config().volumeSectors() - 2, 0, 7, ERROR),
+                Arguments.of("wrapping", 0, -4L, 0, 7, ERROR));
+    }
+
+    /** The same checks with the x86_32 layout (id at offset 4, sector at 12): the id is still echoed. */
+    @ParameterizedTest(name = "x86_32: {0}")
+    @MethodSource("x86_32Attacks")
+    void attacksWithTheX86_32Layout(String name, int op, long sector, int first, int last, short status)
+            throws Exception {
+        front.disconnect(BlkifdRig.WAIT);
+        rig.awaitBackendState(s -> s == XenbusState.CLOSED, "Closed");
+        front = rig.front(RING.withAbi(org.spdksr.datapath.blkif.Abi.X86_32).withProtocolKey(false));
+        front.reconnect();
+        h = front.hostile();
+        long id = h.newId(0) | 0x1234_5678_0000_0000L; // high bits too: all 8 bytes must be echoed
+        FrontRequest.ReadWrite r = new FrontRequest.ReadWrite(op, id, sector, List.of(seg(dataPage(), first, last)));
+        Response resp = rejected(r, status);
+        assertThat(resp.id()).isEqualTo(id);
+        stillServes();
+    }
+
     // ---- read-only disk ------------------------------------------------------------------------
 
     static Stream<Arguments> writesToAReadOnlyDisk() {
@@ -626,6 +659,7 @@ class HostileGuestTest {
             running.set(false);
             rewriter.join(5000);
         }
+        System.out.printf("double fetch: %d OKAY, %d ERROR, %d rewrites%n", oks, errors, rewrites.get());
         assertThat(rig.device.writes.get() - writesBefore).as("device writes vs OKAY answers (%d errors, %d rewrites)",
                 errors, rewrites.get()).isEqualTo(oks);
         if (oks > 0) {
