@@ -813,10 +813,34 @@ class HostileGuestTest {
     @ParameterizedTest(name = "{0}={1}")
     @MethodSource("garbageFrontendKeys")
     void garbageFrontendKeysRefuseTheConnection(String key, String value) throws Exception {
+        refusedThenRecovers(FrontOptions.defaults().withRingOrder(0).withPersistentGrants(false)
+                .withKeyOverride(key, value));
+    }
+
+    static Stream<Arguments> garbageSecondQueueKeys() {
+        return Stream.of(
+                Arguments.of("queue-1/ring-ref", "16000"),
+                Arguments.of("queue-1/ring-ref", "x"),
+                Arguments.of("queue-1/event-channel", "31337"),
+                Arguments.of("queue-1/event-channel", null),
+                Arguments.of("queue-3/ring-ref", "16000"));
+    }
+
+    /**
+     * Multi-queue: the first queues map and bind fine, a later one fails. What the good queues
+     * already mapped must be given back.
+     */
+    @ParameterizedTest(name = "4 queues, {0}={1}")
+    @MethodSource("garbageSecondQueueKeys")
+    void garbageInALaterQueuesKeysLeavesNothingMapped(String key, String value) throws Exception {
+        refusedThenRecovers(FrontOptions.defaults().withRingOrder(0).withQueues(4).withPersistentGrants(false)
+                .withKeyOverride(key, value));
+    }
+
+    private void refusedThenRecovers(FrontOptions badOptions) throws Exception {
         front.disconnect(BlkifdRig.WAIT);
         rig.awaitBackendState(s -> s == XenbusState.CLOSED, "Closed");
-        FrontOptions base = FrontOptions.defaults().withRingOrder(0).withPersistentGrants(false);
-        SimBlkfront bad = rig.front(base.withKeyOverride(key, value));
+        SimBlkfront bad = rig.front(badOptions);
         bad.setState(XenbusState.INITIALISING);
         assertThatThrownBy(bad::connect).isInstanceOf(java.io.IOException.class);
         assertThat(rig.backendState()).isIn(XenbusState.CLOSING, XenbusState.CLOSED);
