@@ -1,0 +1,93 @@
+package org.spdksr.datapath.blkifd;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.spdksr.datapath.device.BlockDevice;
+
+/**
+ * Test fixture: the real file device, with reads (and optionally writes) held back for a while so
+ * a test can act while I/O is in flight (revoke a grant, close the frontend). Not a mock: every
+ * operation still runs on the file device.
+ */
+final class SlowDevice implements BlockDevice {
+    private final BlockDevice delegate;
+    private volatile long readDelayMs;
+    private volatile long writeDelayMs;
+    final AtomicLong reads = new AtomicLong();
+    final AtomicLong writes = new AtomicLong();
+    final AtomicLong discards = new AtomicLong();
+    final AtomicLong flushes = new AtomicLong();
+
+    SlowDevice(BlockDevice delegate) {
+        this.delegate = delegate;
+    }
+
+    void readDelay(long ms) {
+        readDelayMs = ms;
+    }
+
+    void writeDelay(long ms) {
+        writeDelayMs = ms;
+    }
+
+    @Override
+    public long sizeBytes() {
+        return delegate.sizeBytes();
+    }
+
+    @Override
+    public int logicalBlockSize() {
+        return delegate.logicalBlockSize();
+    }
+
+    @Override
+    public int queueDepth() {
+        return delegate.queueDepth();
+    }
+
+    @Override
+    public boolean supportsDiscard() {
+        return delegate.supportsDiscard();
+    }
+
+    @Override
+    public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
+        reads.incrementAndGet();
+        long d = readDelayMs;
+        if (d <= 0) {
+            return delegate.read(offset, dst);
+        }
+        return CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(d, TimeUnit.MILLISECONDS))
+                .thenCompose(x -> delegate.read(offset, dst));
+    }
+
+    @Override
+    public CompletableFuture<Void> write(long offset, ByteBuffer src) {
+        writes.incrementAndGet();
+        long d = writeDelayMs;
+        if (d <= 0) {
+            return delegate.write(offset, src);
+        }
+        return CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(d, TimeUnit.MILLISECONDS))
+                .thenCompose(x -> delegate.write(offset, src));
+    }
+
+    @Override
+    public CompletableFuture<Void> flush() {
+        flushes.incrementAndGet();
+        return delegate.flush();
+    }
+
+    @Override
+    public CompletableFuture<Void> discard(long offset, long length) {
+        discards.incrementAndGet();
+        return delegate.discard(offset, length);
+    }
+
+    @Override
+    public void close() {
+        delegate.close();
+    }
+}
