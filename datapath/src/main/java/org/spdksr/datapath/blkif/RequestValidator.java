@@ -3,6 +3,7 @@ package org.spdksr.datapath.blkif;
 import static org.spdksr.datapath.blkif.BlkifConstants.*;
 
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * The policy half of request checking: a structurally sound request may still ask for I/O past
@@ -11,9 +12,14 @@ import java.util.Optional;
  * volume).
  */
 public final class RequestValidator {
-    private final DeviceGeometry geometry;
+    private final Supplier<DeviceGeometry> geometry;
 
     public RequestValidator(DeviceGeometry geometry) {
+        this(() -> geometry);
+    }
+
+    /** For a disk whose size can change while connected (online resize, blkif.md §5.4). */
+    public RequestValidator(Supplier<DeviceGeometry> geometry) {
         this.geometry = geometry;
     }
 
@@ -32,6 +38,7 @@ public final class RequestValidator {
     }
 
     private Optional<BlkifRequest.Malformed> checkDirect(BlkifRequest.Direct request) {
+        DeviceGeometry geometry = this.geometry.get();
         boolean writes = request.ioOperation() != OP_READ && !request.segments().isEmpty();
         if (geometry.readOnly() && (writes || request.ioOperation() == OP_WRITE)) {
             return reject(request, "write to a read-only disk");
@@ -40,10 +47,11 @@ public final class RequestValidator {
         for (Segment segment : request.segments()) {
             sectors += segment.sectors();
         }
-        return inside(request, request.sector(), sectors);
+        return inside(geometry, request, request.sector(), sectors);
     }
 
     private Optional<BlkifRequest.Malformed> checkDiscard(BlkifRequest.Discard request) {
+        DeviceGeometry geometry = this.geometry.get();
         if (!geometry.discard()) {
             // Linux blkfront turns discard off on EOPNOTSUPP (§1.7).
             return Optional.of(new BlkifRequest.Malformed(OP_DISCARD, request.id(), RSP_EOPNOTSUPP, "discard not advertised"));
@@ -51,10 +59,11 @@ public final class RequestValidator {
         if (geometry.readOnly()) {
             return reject(request, "discard on a read-only disk");
         }
-        return inside(request, request.sector(), request.nrSectors());
+        return inside(geometry, request, request.sector(), request.nrSectors());
     }
 
-    private Optional<BlkifRequest.Malformed> inside(BlkifRequest request, long sector, long count) {
+    private static Optional<BlkifRequest.Malformed> inside(DeviceGeometry geometry, BlkifRequest request, long sector,
+            long count) {
         // Unsigned u64 fields: a "negative" start or length is a huge one, and start + count must
         // not wrap around.
         if (sector < 0 || count < 0 || sector > geometry.sectors() || count > geometry.sectors() - sector) {

@@ -50,6 +50,8 @@ public final class VbdBackend implements AutoCloseable {
     private List<RingQueue> queues = List.of();
     private FrontendConnection connection;
     private volatile long advertisedSectors;
+    /** What requests are checked against; replaced on online resize. */
+    private volatile DeviceGeometry geometry;
     private volatile boolean stopping;
     private Thread thread;
 
@@ -213,6 +215,7 @@ public final class VbdBackend implements AutoCloseable {
     private void reopen() throws IOException {
         LOG.info("{}: frontend restarted; offering a new connection", name);
         fatal.set(null);
+        xs.rm(backend + "/error"); // the previous connection's failure is history
         advertiseEarlyFeatures();
     }
 
@@ -225,22 +228,27 @@ public final class VbdBackend implements AutoCloseable {
             return;
         }
         long sectors = device.sizeBytes() / BlkifConstants.SECTOR_SIZE;
-        DeviceGeometry geometry = new DeviceGeometry(sectors, readOnly, device.supportsDiscard(), false);
+        // Requests are checked against exactly what is advertised (feature-discard included).
+        boolean discard = discardOffered();
+        geometry = new DeviceGeometry(sectors, readOnly, discard, false);
         BufferPool buffers = new BufferPool(
                 Math.max(BlkifConstants.MAX_DIRECT_SEGMENTS, features.maxIndirectSegments()) * BlkifConstants.PAGE_SIZE,
                 BackRing.entries(wanted.abi(), wanted.ringPageOrder()));
         List<RingQueue> started = new ArrayList<>();
         try {
             for (int q = 0; q < wanted.queues().size(); q++) {
-                started.add(openQueue(q, wanted, geometry, buffers));
+                started.add(openQueue(q, wanted, buffers));
             }
         } catch (IOException | RingBrokenException | RuntimeException e) {
-            started.forEach(queue -> queue.stop(Duration.ZERO));
+            started.forEach(queue -> {
+                pump.forget(queue.localPort());
+                queue.stop(Duration.ZERO);
+            });
             fail("cannot connect to frontend " + frontend + ": " + e.getMessage());
             return;
         }
         xs.transaction(tx -> {
-            writeDeviceProperties(tx, sectors);
+            writeDeviceProperties(tx, sectors, discard);
             return null;
         });
         advertisedSectors = sectors;
@@ -252,7 +260,7 @@ public final class VbdBackend implements AutoCloseable {
                 wanted.ringPageOrder(), wanted.abi().protocolName(), sectors, readOnly ? ", read-only" : "");
     }
 
-    private RingQueue openQueue(int index, FrontendConnection wanted, DeviceGeometry geometry, BufferPool buffers)
+    private RingQueue openQueue(int index, FrontendConnection wanted, BufferPool buffers)
             throws IOException, RingBrokenException {
         FrontendConnection.QueueKeys keys = wanted.queues().get(index);
         // Both sides must agree before grants are kept mapped (§5.4, §5.5).
@@ -267,7 +275,7 @@ public final class VbdBackend implements AutoCloseable {
             localPort = pump.events().bindInterdomain(frontendDomid, keys.eventChannel());
             String queueName = name + " q" + index;
             RingQueue queue = new RingQueue(queueName, frontendDomid, ring, pages, pump.events(), localPort, grants,
-                    new RequestDecoder(wanted.abi(), features.maxIndirectSegments()), new RequestValidator(geometry),
+                    new RequestDecoder(wanted.abi(), features.maxIndirectSegments()), new RequestValidator(() -> geometry),
                     reachable -> new RequestIo(queueName, frontendDomid, grants, device, buffers, counters, reachable,
                             persistent),
                     counters, reason -> onQueueBroken(queueName, reason), persistent);
@@ -280,15 +288,19 @@ public final class VbdBackend implements AutoCloseable {
     }
 
     /** The connect-time properties, in one transaction before Connected, as blkback does (§5.4). */
-    private void writeDeviceProperties(XenstoreOps tx, long sectors) throws IOException {
+    /** Discard is offered when the device can, the disk is writable and the toolstack did not say discard-enable=0. */
+    private boolean discardOffered() throws IOException {
+        return device.supportsDiscard() && !readOnly
+                && !"0".equals(xs.readIfExists(backend + "/discard-enable").orElse("1").trim());
+    }
+
+    private void writeDeviceProperties(XenstoreOps tx, long sectors, boolean discard) throws IOException {
         tx.write(backend + "/sectors", Long.toString(sectors));
         tx.write(backend + "/sector-size", Integer.toString(device.logicalBlockSize()));
         tx.write(backend + "/physical-sector-size", Integer.toString(Math.max(device.logicalBlockSize(), 4096)));
         tx.write(backend + "/info", Integer.toString(readOnly ? 4 : 0)); // VDISK_READONLY (§1.7)
         tx.write(backend + "/feature-flush-cache", "1");
         tx.write(backend + "/feature-barrier", "1");
-        boolean discard = device.supportsDiscard() && !readOnly
-                && !"0".equals(xs.readIfExists(backend + "/discard-enable").orElse("1").trim());
         tx.write(backend + "/feature-discard", discard ? "1" : "0");
         if (discard) {
             tx.write(backend + "/discard-granularity", "4096");
@@ -307,6 +319,9 @@ public final class VbdBackend implements AutoCloseable {
         if (state != XenbusState.CONNECTED || sectors == advertisedSectors) {
             return;
         }
+        // The checks learn the new size before the frontend does, so it can use the space at once.
+        DeviceGeometry old = geometry;
+        geometry = new DeviceGeometry(sectors, old.readOnly(), old.discard(), old.secureDiscard());
         xs.write(backend + "/sectors", Long.toString(sectors));
         advertisedSectors = sectors;
         setState(XenbusState.CONNECTED);

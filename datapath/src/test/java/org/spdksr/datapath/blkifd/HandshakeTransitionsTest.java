@@ -454,9 +454,8 @@ class HandshakeTransitionsTest {
     // ---- resize --------------------------------------------------------------------------------
 
     /**
-     * BUG (blkifd): after an online resize the backend advertises the new size, but RingQueue's
-     * RequestValidator keeps the DeviceGeometry built at connect time (VbdBackend.connect), so
-     * every request touching the new space is refused as "outside a disk of <old> sectors".
+     * After an online resize the new space must be usable at once (it was once refused: the
+     * request checks kept the size from connect time).
      */
     @Test
     void onlineResizeRewritesSectorsAndStateAndTheNewSpaceWorks() throws Exception {

@@ -309,11 +309,9 @@ class HostileGuestTest {
     }
 
     /**
-     * BUG (blkifd): discard-enable=0 makes the backend write feature-discard=0, but the request
-     * validator's geometry is built from device.supportsDiscard() alone (VbdBackend.connect:
-     * {@code new DeviceGeometry(sectors, readOnly, device.supportsDiscard(), false)}), so a discard
-     * the backend never advertised is executed and punches a hole in the volume instead of getting
-     * EOPNOTSUPP.
+     * discard-enable=0 makes the backend write feature-discard=0; a discard sent anyway must get
+     * EOPNOTSUPP and leave the volume alone (it once punched a hole: the checks did not follow the
+     * advertised features).
      */
     @Test
     void discardWhenNotAdvertisedIsRefused() throws Exception {
