@@ -8,6 +8,7 @@
 #   usr/lib/systemd/system/spdk-sr-tgt.service           spdk_tgt with the saved configuration
 #   usr/lib/systemd/system/spdk-sr-blkifd@.service       the per-VM block backend, in vm.slice
 #   etc/spdk-sr/spdk-sr.conf                             host settings the launcher and units read
+#   etc/logrotate.d/spdk-sr                              rotation of /var/log/spdk-sr/*.log
 # Used by `mvn package` (target/root) and by the RPM build (rpm/build.sh, which adds the bundled
 # runtime under usr/lib/spdk-sr), so both trees are the same.
 # usage: stage.sh <root> <application jar> <directory of library jars>
@@ -19,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 rm -rf "$root/usr/libexec/spdk-sr" "$root/usr/share/spdk-sr" "$root/usr/libexec/xapi-storage-script"
 rm -f "$root/usr/lib/systemd/system/spdk-sr-tgt.service" "$root/usr/lib/systemd/system/spdk-sr-blkifd@.service"
-rm -f "$root/etc/spdk-sr/spdk-sr.conf"
+rm -f "$root/etc/spdk-sr/spdk-sr.conf" "$root/etc/logrotate.d/spdk-sr"
 install -d "$root/usr/libexec/spdk-sr" "$root/usr/share/spdk-sr/lib"
 install -m 0755 "$here/src/main/sh/smapi-shim.py" "$root/usr/libexec/spdk-sr/smapi-shim.py"
 install -m 0755 "$here/src/main/sh/spdk-sr-smapi" "$root/usr/libexec/spdk-sr/spdk-sr-smapi"
@@ -33,6 +34,8 @@ install -m 0644 "$here/systemd/spdk-sr-tgt.service" "$root/usr/lib/systemd/syste
 install -m 0644 "$here/systemd/spdk-sr-blkifd@.service" "$root/usr/lib/systemd/system/spdk-sr-blkifd@.service"
 install -d "$root/etc/spdk-sr"
 install -m 0644 "$here/etc/spdk-sr.conf" "$root/etc/spdk-sr/spdk-sr.conf"
+install -d "$root/etc/logrotate.d"
+install -m 0644 "$here/etc/spdk-sr.logrotate" "$root/etc/logrotate.d/spdk-sr"
 
 # The method list comes from the Java method tables, so a new method cannot miss its entry point.
 "$root/usr/libexec/spdk-sr/spdk-sr-smapi" --entry-points | while read -r kind method; do

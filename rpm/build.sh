@@ -64,6 +64,8 @@ echo "== jlink runtime from $("$jdk/bin/java" -version 2>&1 | sed -n 2p)"
 # --generate-cds-archive: the JDK's default CDS, the fallback if our AOT cache is ever unusable.
 "$jdk/bin/jlink" --add-modules "$modules" --strip-debug --no-header-files --no-man-pages \
     --generate-cds-archive --output "$private/runtime" >/dev/null
+# Shared libraries executable, as EL packages ship them (jlink leaves them 0644).
+find "$private/runtime" -name '*.so' -exec chmod 0755 {} +
 
 echo "== native libraries from the jars into usr/lib/spdk-sr/native"
 mkdir -p "$private/native"
