@@ -7,7 +7,7 @@
 #   usr/libexec/xapi-storage-script/datapath/spdk-sr/<Method>                   symlinks to the shim
 #   usr/lib/systemd/system/spdk-sr-tgt.service           spdk_tgt with the saved configuration
 #   usr/lib/systemd/system/spdk-sr-blkifd@.service       the per-VM block backend, in vm.slice
-#   etc/spdk-sr/spdk-sr.conf                             host settings the launcher and units read
+#   etc/spdk-sr/spdk-sr.conf                             host settings the launchers read
 #   etc/logrotate.d/spdk-sr                              rotation of /var/log/spdk-sr/*.log
 # Used by `mvn package` (target/root) and by the RPM build (rpm/build.sh, which adds the bundled
 # runtime under usr/lib/spdk-sr), so both trees are the same.
