@@ -2,6 +2,8 @@ package org.spdksr.packaging;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -17,7 +19,7 @@ import java.nio.file.Path;
  * {@code -XX:AOTCacheOutput}. A cache records one JVM, and every real call is its own JVM, so this
  * one JVM goes through the calls xapi makes most (VM start and stop stat volumes, PBD plug, scans,
  * snapshots; smapiv3.md §6) on a file-backed SR in that directory, through the same
- * {@link EntryPointMain#run} path a real call takes, including one error record.
+ * {@link EntryPointMain#run} path a real call takes, including one error record, then loads JNA.
  */
 final class AotTraining {
     private static final String SR_UUID = "5b6c7d8e-0000-4000-8000-00000000a07c";
@@ -66,6 +68,20 @@ final class AotTraining {
         call("volume", "SR.detach", "{\"dbg\":\"aot\"," + srArg + "}");
         call("volume", "SR.attach", "{\"dbg\":\"aot\",\"configuration\":" + config + "}");
         call("volume", "SR.destroy", "{\"dbg\":\"aot\"," + srArg + "}");
+        jna();
+    }
+
+    /**
+     * JNA's native library, which the datapath (Xen device access) loads: the training checks that
+     * the bundled runtime can load it without java.desktop, from where the launcher points it
+     * (rpm/build.sh fails if it was unpacked into java.io.tmpdir instead), and puts JNA's start-up
+     * classes into the cache.
+     */
+    private void jna() {
+        try (Memory m = new Memory(8)) {
+            m.setLong(0, 1);
+            log.println("aot training: JNA " + Native.VERSION + " (native " + Native.VERSION_NATIVE + ") loaded");
+        }
     }
 
     private JsonNode call(String kind, String method, String stdin) throws IOException {

@@ -216,6 +216,14 @@ class RpmInstallTest {
         call(VOLUME, "SR.destroy", "{\"dbg\":\"t\",\"sr\":" + handle + "}", env);
         // sqlite-jdbc and JNA would unpack their library into java.io.tmpdir on every call.
         assertThat(names(tmp)).noneMatch(n -> n.contains(".so"));
+
+        // JNA (the datapath's Xen access) is only loaded by the training run: the same check for it.
+        Path training = Files.createDirectories(scratch.resolve("training"));
+        Run train = run(List.of(root.resolve("usr/libexec/spdk-sr/spdk-sr-smapi").toString(), "--aot-training",
+                training.toString()), env, "", root);
+        assertThat(train.exit()).as(train.err()).isZero();
+        assertThat(train.err()).contains("JNA", "loaded");
+        assertThat(names(tmp)).noneMatch(n -> n.contains(".so") || n.contains("jna"));
     }
 
     @Test
