@@ -18,7 +18,8 @@ import org.spdksr.volume.VolumePlugin;
  * {@code <volume|datapath> <Method.name> [--json | positional arguments]}. The shim derives the
  * first two words from the path it was started as (xcp-ng-host.md §1.6: Java cannot see the
  * symlink name). {@code --entry-points} lists the methods, one {@code <kind> <name>} per line,
- * for the staging script that makes the symlinks.
+ * for the staging script that makes the symlinks. {@code --aot-training <dir>} is the training run
+ * of the RPM build ({@link AotTraining}).
  */
 public final class EntryPointMain {
 
@@ -38,6 +39,9 @@ public final class EntryPointMain {
             tableFor("volume", version).specs().forEach(s -> out.println("volume " + s.name()));
             tableFor("datapath", version).specs().forEach(s -> out.println("datapath " + s.name()));
             return 0;
+        }
+        if (args.length == 2 && args[0].equals("--aot-training")) {
+            return AotTraining.run(java.nio.file.Path.of(args[1]), System.err);
         }
         if (args.length < 2 || tableFor(args[0], version) == null) {
             System.err.println("usage: spdk-sr-smapi <volume|datapath> <Interface.method> --json");
