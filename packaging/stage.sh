@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Lays out the install tree exactly as on an XCP-ng host under <root>:
 #   usr/libexec/spdk-sr/{smapi-shim.py,spdk-sr-smapi}   the shim and the Java launcher
+#   usr/libexec/spdk-sr/spdk-sr-blkifd                  blkifd, started by Datapath.attach
+#   usr/sbin/spdk-sr                                     the operator command (spdk-sr status)
 #   usr/share/spdk-sr/lib/*.jar                          the application and its libraries
 #   usr/libexec/xapi-storage-script/volume/org.xen.xapi.storage.spdk/<Method>   symlinks to the shim
 #   usr/libexec/xapi-storage-script/datapath/spdk-sr/<Method>                   symlinks to the shim
@@ -14,10 +16,13 @@ lib_dir=$3
 here=$(cd "$(dirname "$0")" && pwd)
 
 rm -rf "$root/usr/libexec/spdk-sr" "$root/usr/share/spdk-sr" "$root/usr/libexec/xapi-storage-script"
-rm -f "$root/usr/lib/systemd/system/spdk-sr-tgt.service"
+rm -f "$root/usr/lib/systemd/system/spdk-sr-tgt.service" "$root/usr/sbin/spdk-sr"
 install -d "$root/usr/libexec/spdk-sr" "$root/usr/share/spdk-sr/lib"
 install -m 0755 "$here/src/main/sh/smapi-shim.py" "$root/usr/libexec/spdk-sr/smapi-shim.py"
 install -m 0755 "$here/src/main/sh/spdk-sr-smapi" "$root/usr/libexec/spdk-sr/spdk-sr-smapi"
+install -m 0755 "$here/src/main/sh/spdk-sr-blkifd" "$root/usr/libexec/spdk-sr/spdk-sr-blkifd"
+install -d "$root/usr/sbin"
+install -m 0755 "$here/src/main/sh/spdk-sr" "$root/usr/sbin/spdk-sr"
 install -m 0644 "$app_jar" "$lib_dir"/*.jar "$root/usr/share/spdk-sr/lib/"
 install -d "$root/usr/lib/systemd/system"
 install -m 0644 "$here/systemd/spdk-sr-tgt.service" "$root/usr/lib/systemd/system/spdk-sr-tgt.service"
