@@ -86,7 +86,7 @@ public final class StatusCommand implements Callable<Integer> {
             out.println("no blkifd is running");
             return;
         }
-        out.printf(Locale.ROOT, "%-14s %-8s %-18s %-8s %-4s %-5s %-6s %-10s %9s %9s %9s %9s %8s %8s %6s  %s%n",
+        out.printf(Locale.ROOT, "%-14s %-8s %-18s %-8s %-6s %-5s %-6s %-10s %9s %9s %9s %9s %8s %8s %6s  %s%n",
                 "DOMAIN", "PID", "DISK", "STATE", "DEV", "ORDER", "QUEUES", "FRONTEND", "READS", "WRITES", "FLUSHES",
                 "DISCARDS", "MiB_RD", "MiB_WR", "ERRORS", "VOLUME");
         for (Entry e : entries) {
@@ -103,14 +103,14 @@ public final class StatusCommand implements Callable<Integer> {
                 String state = d.state() + (d.readOnly() ? ",ro" : "") + (d.nonPersistent() ? ",np" : "");
                 String volume = d.volume() + (d.error().isEmpty() ? "" : "  error: " + d.error());
                 if (d.vbds().isEmpty()) {
-                    out.printf(Locale.ROOT, "%-14s %-8d %-18s %-8s %-4s %-5s %-6s %-10s %9s %9s %9s %9s %8s %8s %6s  %s%n",
+                    out.printf(Locale.ROOT, "%-14s %-8d %-18s %-8s %-6s %-5s %-6s %-10s %9s %9s %9s %9s %8s %8s %6s  %s%n",
                             domain, s.pid(), d.id(), state, "-", "-", "-", d.nbdUri().isEmpty() ? "-" : "nbd", "-", "-",
                             "-", "-", "-", "-", "-", volume);
                 }
                 for (VbdReport v : d.vbds()) {
                     QueueCounters.Snapshot c = v.counters();
                     String dev = v.name().substring(v.name().lastIndexOf('/') + 1);
-                    out.printf(Locale.ROOT, "%-14s %-8d %-18s %-8s %-4s %-5s %-6d %-10s %9d %9d %9d %9d %8.1f %8.1f %6d  %s%n",
+                    out.printf(Locale.ROOT, "%-14s %-8d %-18s %-8s %-6s %-5s %-6d %-10s %9d %9d %9d %9d %8.1f %8.1f %6d  %s%n",
                             domain, s.pid(), d.id(), state, dev, v.ringOrder() < 0 ? "-" : Integer.toString(v.ringOrder()),
                             v.queues(), v.state().toLowerCase(Locale.ROOT) + (v.persistentGrants() ? ",pg" : ""),
                             c.reads(), c.writes(), c.flushes(), c.discards(), c.bytesRead() / 1048576.0,
