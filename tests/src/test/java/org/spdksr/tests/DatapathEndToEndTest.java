@@ -114,7 +114,7 @@ class DatapathEndToEndTest {
         DatapathLab.StartedDisk xvda = lab.startDisk(guest, uriA, "xvda", FrontOptions.defaults());
         long pid = lab.blkifd("12").orElseThrow().pid();
         CompletableFuture<LoadReport> busy = CompletableFuture.supplyAsync(() -> run(new LoadGenerator(xvda.front(),
-                new LoadSpec(8, 1_000_000, java.time.Duration.ofSeconds(15), 0, SECTORS, 1, 128, 45, 45, 5, 5, false, 3))));
+                new LoadSpec(8, 1_000_000, java.time.Duration.ofSeconds(12), 0, SECTORS, 1, 128, 45, 45, 5, 5, false, 3))));
 
         DatapathLab.StartedDisk xvdb = lab.startDisk(guest, uriB, "xvdb", FrontOptions.stockLinux());
         System.out.printf("MEASURE attach->Connected while another disk of the same blkifd is busy: %d ms%n",

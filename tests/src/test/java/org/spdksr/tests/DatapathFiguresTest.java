@@ -38,12 +38,15 @@ class DatapathFiguresTest {
                 String uri = lab.xapi.datapathUri(sr.sr(), lab.xapi.vdiCreate(sr.sr(), names[i], DISK).key());
                 DatapathLab.StartedDisk d = lab.startDisk(guest, uri, names[i], FrontOptions.defaults());
                 disks.add(d);
-                LoadReport r = new LoadGenerator(d.front(), LoadSpec.mixed(16, 2000, (int) (DISK / 512), i)).run();
+                LoadReport r = new LoadGenerator(d.front(), LoadSpec.mixed(16, 600, (int) (DISK / 512), i)).run();
                 assertThat(r.problems()).isEmpty();
                 long pid = lab.blkifd("31").orElseThrow().pid();
                 pss.add(DatapathLab.pssKib(pid));
-                System.out.printf("MEASURE disk %d: attach->Connected %d ms; blkifd PSS %d KiB after %d requests%n",
-                        i + 1, d.attachToConnectedMillis(), pss.get(i), r.requests());
+                java.util.Map<String, Long> smaps = DatapathLab.smapsRollup(pid);
+                System.out.printf("MEASURE disk %d: attach->Connected %d ms; blkifd PSS %d KiB (anon %s, file %s, "
+                        + "shmem %s; RSS %s) after %d requests%n", i + 1, d.attachToConnectedMillis(), pss.get(i),
+                        smaps.get("Pss_Anon"), smaps.get("Pss_File"), smaps.get("Pss_Shmem"), smaps.get("Rss"),
+                        r.requests());
             }
             System.out.printf("MEASURE blkifd PSS: one disk %d KiB, four disks %d KiB%n", pss.get(0), pss.get(3));
             for (DatapathLab.StartedDisk d : disks) {

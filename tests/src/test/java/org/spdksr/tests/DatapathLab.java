@@ -131,12 +131,23 @@ final class DatapathLab implements AutoCloseable {
 
     /** PSS in KiB of a process (/proc/<pid>/smaps_rollup), the memory it really costs the host. */
     static long pssKib(long pid) throws IOException {
+        Long pss = smapsRollup(pid).get("Pss");
+        if (pss == null) {
+            throw new IOException("no Pss line for pid " + pid);
+        }
+        return pss;
+    }
+
+    /** The KiB figures of /proc/<pid>/smaps_rollup by name (Rss, Pss, Pss_Anon, Pss_File, Pss_Shmem, ...). */
+    static Map<String, Long> smapsRollup(long pid) throws IOException {
+        Map<String, Long> values = new java.util.LinkedHashMap<>();
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/smaps_rollup"))) {
-            if (line.startsWith("Pss:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            String[] parts = line.trim().split("\\s+");
+            if (parts.length == 3 && parts[0].endsWith(":") && parts[2].equals("kB")) {
+                values.put(parts[0].substring(0, parts[0].length() - 1), Long.parseLong(parts[1]));
             }
         }
-        throw new IOException("no Pss line for pid " + pid);
+        return values;
     }
 
     String blkifdLog(String domain) {
