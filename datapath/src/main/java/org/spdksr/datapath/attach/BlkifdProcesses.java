@@ -108,11 +108,21 @@ public final class BlkifdProcesses {
                 LOG.warn("blkifd[{}]: shutdown request failed: {}", domain, e.getMessage());
             }
         }
+        // Polled: ProcessHandle.onExit of a process that is not our child only notices the exit
+        // coarsely (seconds), and VM shutdown waits for this call.
         process.ifPresent(ph -> {
-            try {
-                ph.onExit().get(START.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
-            } catch (Exception e) {
-                LOG.warn("blkifd[{}]: pid {} did not exit after shutdown; killing it", domain, ph.pid());
+            long deadline = System.nanoTime() + START.toNanos();
+            while (ph.isAlive() && System.nanoTime() < deadline) {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            if (ph.isAlive()) {
+                LOG.warn("blkifd[{}]: pid {} did not stop within {} s of the shutdown request; killing it", domain,
+                        ph.pid(), START.toSeconds());
                 ph.destroyForcibly();
             }
         });

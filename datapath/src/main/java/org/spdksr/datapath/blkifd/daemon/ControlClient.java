@@ -65,7 +65,10 @@ public final class ControlClient {
                 client.invoke(method, List.of(), out);
                 out.flush();
                 channel.shutdownOutput();
-                return client.readResponse(DaemonStatus.class, in);
+                DaemonStatus status = client.readResponse(DaemonStatus.class, in);
+                // Read to the server's close, so that the server never writes into a closed socket.
+                in.readAllBytes();
+                return status;
             } catch (Throwable e) {
                 throw new IllegalStateException(e.getMessage(), e);
             }
