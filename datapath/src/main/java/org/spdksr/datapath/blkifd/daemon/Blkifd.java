@@ -30,7 +30,7 @@ final class Blkifd implements BlkifdControl, AutoCloseable {
     private final Map<String, String> failures = new ConcurrentHashMap<>();
     private final QdiskDiscovery discovery;
     private final Runnable onShutdown;
-    private DomainState state;
+    private volatile DomainState state;
 
     /**
      * @param rings the ring service for a guest domain, or null for a dom0 attachment (NBD only)
