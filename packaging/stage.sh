@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Lays out the install tree exactly as on an XCP-ng host under <root>:
 #   usr/libexec/spdk-sr/{smapi-shim.py,spdk-sr-smapi}   the shim and the Java launcher
+#   usr/libexec/spdk-sr/spdk-sr-blkifd                  blkifd, started by Datapath.attach
+#   usr/sbin/spdk-sr                                     the operator command (spdk-sr status)
 #   usr/share/spdk-sr/lib/*.jar                          the application and its libraries
 #   usr/share/spdk-sr/classpath                          their order on the class path (the launcher's)
 #   usr/libexec/xapi-storage-script/volume/org.xen.xapi.storage.spdk/<Method>   symlinks to the shim
@@ -20,10 +22,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 rm -rf "$root/usr/libexec/spdk-sr" "$root/usr/share/spdk-sr" "$root/usr/libexec/xapi-storage-script"
 rm -f "$root/usr/lib/systemd/system/spdk-sr-tgt.service" "$root/usr/lib/systemd/system/spdk-sr-blkifd@.service"
-rm -f "$root/etc/spdk-sr/spdk-sr.conf" "$root/etc/logrotate.d/spdk-sr"
+rm -f "$root/etc/spdk-sr/spdk-sr.conf" "$root/etc/logrotate.d/spdk-sr" "$root/usr/sbin/spdk-sr"
 install -d "$root/usr/libexec/spdk-sr" "$root/usr/share/spdk-sr/lib"
 install -m 0755 "$here/src/main/sh/smapi-shim.py" "$root/usr/libexec/spdk-sr/smapi-shim.py"
 install -m 0755 "$here/src/main/sh/spdk-sr-smapi" "$root/usr/libexec/spdk-sr/spdk-sr-smapi"
+install -m 0755 "$here/src/main/sh/spdk-sr-blkifd" "$root/usr/libexec/spdk-sr/spdk-sr-blkifd"
+install -d "$root/usr/sbin"
+install -m 0755 "$here/src/main/sh/spdk-sr" "$root/usr/sbin/spdk-sr"
 install -m 0644 "$app_jar" "$lib_dir"/*.jar "$root/usr/share/spdk-sr/lib/"
 # A fixed class-path order, independent of the directory's and of the locale: an AOT cache is
 # only used with the class path it was made with (xcp-ng-host.md §2.2).

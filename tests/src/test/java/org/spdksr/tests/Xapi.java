@@ -226,6 +226,48 @@ public final class Xapi {
                 volumeCall("Volume.set_description", "sr", sr, "key", key, "new_description", description));
     }
 
+    // ---- Datapath sequences (§6: VM start and shutdown, per disk) ----------------------------
+
+    public JsonNode datapathCall(String method, Object... namesAndValues) {
+        return xss.datapath(method, args(method, namesAndValues));
+    }
+
+    /** The first URI of the volume whose scheme is our datapath's, as XSS's choose_datapath picks it (§2.5). */
+    public String datapathUri(String sr, String key) {
+        return volumeStat(sr, key).uri().stream().filter(u -> u.startsWith("spdk-sr:")).findFirst()
+                .orElseThrow(() -> new ProtocolViolation("volume " + key + " has no spdk-sr URI"));
+    }
+
+    /** VDI.attach3: Volume.stat, then Datapath.attach; returns the backend (§4.6, §7). */
+    public JsonNode vdiAttach(String uri, String domain) {
+        return datapathCall("Datapath.attach", "uri", uri, "domain", domain);
+    }
+
+    public void vdiActivate(String uri, String domain) {
+        expectUnit("Datapath.activate", datapathCall("Datapath.activate", "uri", uri, "domain", domain));
+    }
+
+    public void vdiActivateReadonly(String uri, String domain) {
+        expectUnit("Datapath.activate_readonly", datapathCall("Datapath.activate_readonly", "uri", uri, "domain", domain));
+    }
+
+    public void vdiDeactivate(String uri, String domain) {
+        expectUnit("Datapath.deactivate", datapathCall("Datapath.deactivate", "uri", uri, "domain", domain));
+    }
+
+    public void vdiDetach(String uri, String domain) {
+        expectUnit("Datapath.detach", datapathCall("Datapath.detach", "uri", uri, "domain", domain));
+    }
+
+    /** VDI.epoch_begin with NONPERSISTENT: Datapath.open (§4.6). */
+    public void vdiEpochBegin(String uri, boolean persistent) {
+        expectUnit("Datapath.open", datapathCall("Datapath.open", "uri", uri, "persistent", persistent));
+    }
+
+    public void vdiEpochEnd(String uri) {
+        expectUnit("Datapath.close", datapathCall("Datapath.close", "uri", uri));
+    }
+
     /** Unit results are printed as null (§3.2); anything else would not unmarshal as unit. */
     private static void expectUnit(String method, JsonNode result) {
         if (!result.isNull()) {

@@ -42,6 +42,7 @@ public final class XapiStorageScript {
 
     private final Path root;
     private final long timeoutSeconds;
+    private final Map<String, String> environment;
 
     public XapiStorageScript(Path root) {
         this(root, CALL_TIMEOUT_SECONDS);
@@ -49,8 +50,23 @@ public final class XapiStorageScript {
 
     /** A shorter timeout is only for the emulation's own tests. */
     public XapiStorageScript(Path root, long timeoutSeconds) {
+        this(root, timeoutSeconds, Map.of());
+    }
+
+    private XapiStorageScript(Path root, long timeoutSeconds, Map<String, String> environment) {
         this.root = root;
         this.timeoutSeconds = timeoutSeconds;
+        this.environment = Map.copyOf(environment);
+    }
+
+    /**
+     * The same emulation with extra environment variables for the scripts: XSS passes its own
+     * environment on (§3.1), which on a test host is where the simulation and run directory are chosen.
+     */
+    public XapiStorageScript withEnvironment(Map<String, String> extra) {
+        Map<String, String> merged = new HashMap<>(environment);
+        merged.putAll(extra);
+        return new XapiStorageScript(root, timeoutSeconds, merged);
     }
 
     /** The staged install tree built by {@code mvn package} (system property set by tests/pom.xml). */
@@ -95,6 +111,7 @@ public final class XapiStorageScript {
         Path script = resolve(kind, method);
         ProcessBuilder pb = new ProcessBuilder(script.toString(), "--json");
         pb.directory(root.toFile());
+        pb.environment().putAll(environment);
         Process p;
         try {
             p = pb.start();

@@ -1,0 +1,224 @@
+package org.spdksr.datapath.attach;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.spdksr.datapath.blkifd.daemon.BlkifdMain;
+import org.spdksr.datapath.blkifd.daemon.ControlClient;
+import org.spdksr.datapath.blkifd.daemon.RunDirectory;
+
+/**
+ * Finds, starts and stops the blkifd of a domain. Callers hold the domain lock, so one command at
+ * a time decides whether a blkifd runs. A blkifd that left its pid file and socket behind when it
+ * died (SIGKILL, OOM) is detected by its socket not answering; the leftovers are removed and a new
+ * one started, which recovers the disks from {@code state.json}.
+ */
+public final class BlkifdProcesses {
+    private static final Logger LOG = LoggerFactory.getLogger(BlkifdProcesses.class);
+    /** Overrides the blkifd command (a launcher path), e.g. to run it under a debugger. */
+    public static final String COMMAND_ENV = "SPDK_SR_BLKIFD";
+    private static final Duration PING = Duration.ofSeconds(5);
+    private static final Duration START = Duration.ofSeconds(60);
+
+    private final RunDirectory run;
+    private final Map<String, String> env;
+
+    public BlkifdProcesses(RunDirectory run, Map<String, String> env) {
+        this.run = run;
+        this.env = env;
+    }
+
+    /** The control client of the domain's blkifd if one is running and answers. */
+    public Optional<ControlClient> running(String domain) {
+        Path socket = run.controlSocket(domain);
+        if (!Files.exists(socket)) {
+            return Optional.empty();
+        }
+        ControlClient client = new ControlClient(socket);
+        try {
+            client.status(PING);
+            return Optional.of(client);
+        } catch (IOException e) {
+            LOG.warn("blkifd[{}]: {}", domain, e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** Returns the running blkifd of the domain, starting one (detached) if none answers. */
+    public ControlClient ensureRunning(String domain) throws IOException {
+        Optional<ControlClient> live = running(domain);
+        if (live.isPresent()) {
+            return live.get();
+        }
+        cleanUpDead(domain);
+        Files.createDirectories(run.domainDir(domain));
+        List<String> command = new ArrayList<>(command());
+        command.addAll(List.of("--domain", domain, "--run-dir", run.root().toString()));
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        File log = run.logFile(domain).toFile();
+        // Nothing may hold the command's stdout: xapi-storage-script reads it to EOF (§3.1).
+        pb.redirectInput(new File("/dev/null"));
+        pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log));
+        pb.redirectError(ProcessBuilder.Redirect.appendTo(log));
+        Process p = pb.start();
+        LOG.info("blkifd[{}]: started as pid {}", domain, p.pid());
+        long deadline = System.nanoTime() + START.toNanos();
+        ControlClient client = new ControlClient(run.controlSocket(domain));
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                throw new IOException("blkifd for domain '" + domain + "' exited with status " + p.exitValue()
+                        + " at start: " + tail(run.logFile(domain)));
+            }
+            if (Files.exists(run.controlSocket(domain))) {
+                try {
+                    client.status(PING);
+                    return client;
+                } catch (IOException e) {
+                    // still binding
+                }
+            }
+            sleep(50);
+        }
+        p.destroyForcibly();
+        throw new IOException("blkifd for domain '" + domain + "' did not open its control socket within "
+                + START.toSeconds() + " s; see " + run.logFile(domain));
+    }
+
+    /** Stops the domain's blkifd (it flushes and closes every disk) and removes its runtime files. */
+    public void stop(String domain) {
+        Optional<ControlClient> live = running(domain);
+        Optional<ProcessHandle> process = pidOf(domain);
+        if (live.isPresent()) {
+            try {
+                live.get().shutdown(PING);
+            } catch (IOException e) {
+                LOG.warn("blkifd[{}]: shutdown request failed: {}", domain, e.getMessage());
+            }
+        }
+        // Polled: ProcessHandle.onExit of a process that is not our child only notices the exit
+        // coarsely (seconds), and VM shutdown waits for this call.
+        process.ifPresent(ph -> {
+            long deadline = System.nanoTime() + START.toNanos();
+            while (ph.isAlive() && System.nanoTime() < deadline) {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            if (ph.isAlive()) {
+                LOG.warn("blkifd[{}]: pid {} did not stop within {} s of the shutdown request; killing it", domain,
+                        ph.pid(), START.toSeconds());
+                ph.destroyForcibly();
+            }
+        });
+        cleanUpDead(domain);
+    }
+
+    /** The blkifd process named by the pid file, if it is alive and is a blkifd (pids are reused). */
+    public Optional<ProcessHandle> pidOf(String domain) {
+        try {
+            String text = Files.readString(run.pidFile(domain), StandardCharsets.US_ASCII).trim();
+            return ProcessHandle.of(Long.parseLong(text)).filter(ProcessHandle::isAlive)
+                    .filter(ph -> ph.info().commandLine().map(c -> c.contains(BlkifdMain.class.getName())).orElse(true));
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Removes the pid file, socket and NBD sockets of a blkifd that no longer answers (killing a hung one). */
+    private void cleanUpDead(String domain) {
+        pidOf(domain).ifPresent(ph -> {
+            LOG.warn("blkifd[{}]: pid {} is alive but its control socket does not answer; killing it", domain, ph.pid());
+            ph.destroyForcibly();
+            try {
+                ph.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.warn("blkifd[{}]: pid {} did not die: {}", domain, ph.pid(), e.toString());
+            }
+        });
+        try {
+            Files.deleteIfExists(run.pidFile(domain));
+            Files.deleteIfExists(run.controlSocket(domain));
+            if (Files.isDirectory(run.domainDir(domain))) {
+                try (Stream<Path> files = Files.list(run.domainDir(domain))) {
+                    for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".nbd")).toList()) {
+                        Files.deleteIfExists(f);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("blkifd[{}]: cannot remove stale runtime files: {}", domain, e.toString());
+        }
+    }
+
+    private List<String> command() {
+        List<String> prefix = new ArrayList<>();
+        // A session of its own: the command's process group may be signalled when it ends.
+        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+            prefix.add("/usr/bin/setsid");
+        }
+        String configured = env.get(COMMAND_ENV);
+        if (configured != null && !configured.isBlank()) {
+            prefix.add(configured);
+            return prefix;
+        }
+        Optional<Path> launcher = stagedLauncher();
+        if (launcher.isPresent()) {
+            prefix.add(launcher.get().toString());
+            return prefix;
+        }
+        // Not installed (unit tests): the same JVM and class path.
+        prefix.add(ProcessHandle.current().info().command().orElse("java"));
+        prefix.addAll(List.of("-Xss512k", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+                BlkifdMain.class.getName()));
+        return prefix;
+    }
+
+    /** {@code <root>/usr/libexec/spdk-sr/spdk-sr-blkifd} beside {@code <root>/usr/share/spdk-sr/lib/<jar>}. */
+    private static Optional<Path> stagedLauncher() {
+        try {
+            Path jar = Path.of(BlkifdMain.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path lib = jar.getParent();
+            if (lib == null || !lib.endsWith(Path.of("usr/share/spdk-sr/lib"))) {
+                return Optional.empty();
+            }
+            Path launcher = lib.getParent().getParent().getParent().resolve("libexec/spdk-sr/spdk-sr-blkifd");
+            return Files.isExecutable(launcher) ? Optional.of(launcher) : Optional.empty();
+        } catch (URISyntaxException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static String tail(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
+        } catch (IOException e) {
+            return "(no log at " + log + ")";
+        }
+    }
+
+    private static void sleep(long ms) throws IOException {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for blkifd", e);
+        }
+    }
+}

@@ -1,0 +1,109 @@
+package org.spdksr.datapath.blkifd.daemon;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.spdksr.datapath.blkifd.BackendFeatures;
+import org.spdksr.datapath.blkifd.BlkifBackendService;
+import org.spdksr.datapath.xen.XenAccess;
+import org.spdksr.datapath.xen.XenAccessConfig;
+import org.spdksr.datapath.xen.XenAccessFactory;
+
+/**
+ * The blkifd process of one domain: {@code BlkifdMain --domain <domain> --run-dir <root>}.
+ * Started detached by the first {@code Datapath.attach} of the domain, stopped by the control
+ * socket's {@code shutdown} after the last {@code Datapath.detach} (ARCHITECTURE.md §1). A guest
+ * domain (a domid above 0) gets the Xen services from {@code SPDKSR_XEN_MODE}; dom0 attachments
+ * ({@code ""}, {@code 0}, {@code u0-...}: smapiv3.md §4.6) are served over NBD only.
+ */
+public final class BlkifdMain {
+    private static final Logger LOG = LoggerFactory.getLogger(BlkifdMain.class);
+
+    private BlkifdMain() {
+    }
+
+    /** The guest domid a datapath {@code domain} names, or -1 for dom0 attachments. */
+    public static int guestDomid(String domain) {
+        if (!domain.matches("[0-9]{1,5}")) {
+            return -1;
+        }
+        int domid = Integer.parseInt(domain);
+        return domid > 0 && domid < 0x7ff0 ? domid : -1;
+    }
+
+    public static void main(String[] args) throws Exception {
+        String domain = null;
+        Path root = null;
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--domain" -> domain = args[i + 1];
+                case "--run-dir" -> root = Path.of(args[i + 1]);
+                default -> usage("unknown option " + args[i]);
+            }
+        }
+        if (domain == null || root == null || args.length % 2 != 0) {
+            usage("--domain and --run-dir are required");
+        }
+        System.exit(run(domain, new RunDirectory(root)));
+    }
+
+    private static void usage(String why) {
+        System.err.println("blkifd: " + why);
+        System.err.println("usage: spdk-sr-blkifd --domain <domain> --run-dir <run directory root>");
+        System.exit(2);
+    }
+
+    static int run(String domain, RunDirectory run) throws IOException, InterruptedException {
+        String label = "blkifd[" + domain + "]";
+        Files.createDirectories(run.domainDir(domain));
+        Path pidFile = run.pidFile(domain);
+        Files.writeString(pidFile, ProcessHandle.current().pid() + "\n", StandardCharsets.US_ASCII);
+        int domid = guestDomid(domain);
+        XenAccess xen = null;
+        BlkifBackendService rings = null;
+        if (domid > 0) {
+            try {
+                xen = XenAccessFactory.open(XenAccessConfig.from(System.getenv()));
+            } catch (IOException | RuntimeException e) {
+                LOG.error("{}: cannot reach Xen ({}); guest disks of domain {} cannot be served", label, e.getMessage(),
+                        domid);
+                Files.deleteIfExists(pidFile);
+                return 1;
+            }
+            rings = new BlkifBackendService(xen, BackendFeatures.defaults());
+        }
+        CountDownLatch stop = new CountDownLatch(1);
+        CountDownLatch done = new CountDownLatch(1);
+        Blkifd blkifd = new Blkifd(domain, run, xen == null ? null : xen.xenstore(), rings, domid, stop::countDown);
+        blkifd.reconcile();
+        ControlServer control = ControlServer.start(run.controlSocket(domain), blkifd, ControlClient.mapper(), label);
+        // SIGTERM: stop serving cleanly (flush every disk) before the JVM halts.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stop.countDown();
+            try {
+                done.await(60, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        LOG.info("{}: running as pid {}, control socket {}{}", label, ProcessHandle.current().pid(),
+                run.controlSocket(domain), domid > 0 ? ", serving guest domain " + domid : ", NBD only (dom0 attachment)");
+        stop.await();
+        control.close();
+        blkifd.close();
+        if (rings != null) {
+            rings.close();
+        }
+        if (xen != null) {
+            xen.close();
+        }
+        Files.deleteIfExists(pidFile);
+        LOG.info("{}: stopped", label);
+        done.countDown();
+        return 0;
+    }
+}
