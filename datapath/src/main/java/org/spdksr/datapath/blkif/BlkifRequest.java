@@ -11,13 +11,16 @@ public sealed interface BlkifRequest {
     /** The opaque id, echoed in the response whatever else is wrong with the request. */
     long id();
 
-    /** The operation byte exactly as the guest wrote it; responses copy it back (§1.4). */
+    /**
+     * The operation byte the response carries: the guest's, except for indirect requests, whose
+     * responses carry the inner READ or WRITE (what Linux blkback writes and blkfront checks).
+     */
     int operation();
 
     /**
      * A request with its segments in hand: READ, WRITE, WRITE_BARRIER or FLUSH_DISKCACHE with up to
-     * 11 segments, or a resolved indirect read or write ({@code operation} 6, {@code ioOperation}
-     * READ or WRITE).
+     * 11 segments, or a resolved indirect read or write ({@code operation} and {@code ioOperation}
+     * both READ or WRITE).
      */
     record Direct(int operation, int ioOperation, long id, long sector, List<Segment> segments) implements BlkifRequest {
         public Direct {
@@ -39,6 +42,7 @@ public sealed interface BlkifRequest {
             indirectGrefs = List.copyOf(indirectGrefs);
         }
 
+        /** Not sent back: an indirect request is answered after {@code resolveIndirect}, with its inner op. */
         @Override
         public int operation() {
             return BlkifConstants.OP_INDIRECT;

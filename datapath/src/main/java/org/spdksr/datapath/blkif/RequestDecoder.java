@@ -69,15 +69,19 @@ public final class RequestDecoder {
     private BlkifRequest indirect(ByteBuffer b, long id) {
         int indirectOp = b.get(1) & 0xff;
         int nr = b.getShort(2) & 0xffff;
+        // Responses to indirect requests carry the inner operation, as Linux blkback writes them and
+        // as Linux blkfront checks since the XSA-376 hardening (seen on real Xen by the real-Xen
+        // stage: "response has wrong operation (6 instead of 0)"). blkif.md §1.4 says to echo 6;
+        // the running kernels disagree, and they win.
         if (maxIndirectSegments == 0) {
-            return new BlkifRequest.Malformed(OP_INDIRECT, id, RSP_EOPNOTSUPP, "indirect requests not advertised");
+            return new BlkifRequest.Malformed(indirectOp, id, RSP_EOPNOTSUPP, "indirect requests not advertised");
         }
         // Linux blkfront sends only reads and writes indirect (§1.4).
         if (indirectOp != OP_READ && indirectOp != OP_WRITE) {
-            return new BlkifRequest.Malformed(OP_INDIRECT, id, RSP_ERROR, "indirect operation " + indirectOp);
+            return new BlkifRequest.Malformed(indirectOp, id, RSP_ERROR, "indirect operation " + indirectOp);
         }
         if (nr == 0 || nr > maxIndirectSegments) {
-            return new BlkifRequest.Malformed(OP_INDIRECT, id, RSP_ERROR,
+            return new BlkifRequest.Malformed(indirectOp, id, RSP_ERROR,
                     nr + " indirect segments (advertised at most " + maxIndirectSegments + ")");
         }
         int pages = (nr + SEGMENTS_PER_INDIRECT_PAGE - 1) / SEGMENTS_PER_INDIRECT_PAGE;
@@ -104,11 +108,12 @@ public final class RequestDecoder {
             int last = b.get(at + 5) & 0xff;
             String problem = segmentProblem(first, last);
             if (problem != null) {
-                return new BlkifRequest.Malformed(OP_INDIRECT, request.id(), RSP_ERROR, "indirect segment " + i + ": " + problem);
+                return new BlkifRequest.Malformed(request.indirectOp(), request.id(), RSP_ERROR,
+                        "indirect segment " + i + ": " + problem);
             }
             segments.add(new Segment(b.getInt(at), first, last));
         }
-        return new BlkifRequest.Direct(OP_INDIRECT, request.indirectOp(), request.id(), request.sector(), segments);
+        return new BlkifRequest.Direct(request.indirectOp(), request.indirectOp(), request.id(), request.sector(), segments);
     }
 
     private static String segmentProblem(int first, int last) {

@@ -173,12 +173,13 @@ final class RingQueue {
             List<GrantStatus> statuses = grants.copy(copies);
             for (GrantStatus status : statuses) {
                 if (!status.ok()) {
-                    return new BlkifRequest.Malformed(OP_INDIRECT, request.id(), RSP_ERROR,
+                    return new BlkifRequest.Malformed(request.indirectOp(), request.id(), RSP_ERROR,
                             "indirect descriptor page refused: " + status.meaning());
                 }
             }
         } catch (IOException | RuntimeException e) {
-            return new BlkifRequest.Malformed(OP_INDIRECT, request.id(), RSP_ERROR, "indirect descriptor copy failed: " + e);
+            return new BlkifRequest.Malformed(request.indirectOp(), request.id(), RSP_ERROR,
+                    "indirect descriptor copy failed: " + e);
         }
         byte[] copy = new byte[pages * PAGE_SIZE];
         descriptors.get(0, copy);

@@ -166,7 +166,7 @@ class HostileGuestTest {
         HostileFront.Published p = h.publish(0, request);
         Response r = p.response().get(BlkifdRig.WAIT.toSeconds(), TimeUnit.SECONDS);
         assertThat(r.id()).as("echoed id").isEqualTo(p.id());
-        assertThat(r.operation()).as("echoed operation byte").isEqualTo(request.operation());
+        assertThat(r.operation()).as("echoed operation byte").isEqualTo(request.responseOperation());
         return r;
     }
 

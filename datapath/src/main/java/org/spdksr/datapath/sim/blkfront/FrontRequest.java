@@ -13,6 +13,11 @@ public sealed interface FrontRequest {
     /** The operation byte of the slot; the response must echo it (§1.4). */
     int operation();
 
+    /** The operation byte a correct backend answers with: Linux blkfront expects the inner op of an indirect request. */
+    default int responseOperation() {
+        return operation();
+    }
+
     /**
      * READ, WRITE, WRITE_BARRIER, FLUSH_DISKCACHE (or any other byte). {@code nr_segments} is
      * written as {@code segments.size()} (u8); at most 11 descriptors fit in the slot, so with
@@ -55,6 +60,11 @@ public sealed interface FrontRequest {
         public int operation() {
             return 6;
         }
+
+        @Override
+        public int responseOperation() {
+            return indirectOp;
+        }
     }
 
     /** Slot bytes exactly as given; {@code id} is where the ABI puts it, for matching the response. */
@@ -71,6 +81,11 @@ public sealed interface FrontRequest {
         @Override
         public int operation() {
             return slot.length == 0 ? 0 : slot[0] & 0xff;
+        }
+
+        @Override
+        public int responseOperation() {
+            return operation() == 6 && slot.length > 1 ? slot[1] & 0xff : operation();
         }
     }
 }

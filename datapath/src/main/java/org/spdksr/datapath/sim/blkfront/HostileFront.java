@@ -41,7 +41,7 @@ public final class HostileFront {
     public Published publish(int queue, FrontRequest request) {
         byte[] slot = front.encoder().encode(request);
         long id = request instanceof FrontRequest.Raw ? front.encoder().idOf(slot) : request.id();
-        FrontQueue.Placed placed = front.queue(queue).submitNow(slot, id, request.operation());
+        FrontQueue.Placed placed = front.queue(queue).submitNow(slot, id, request.responseOperation());
         return new Published(placed.index(), id, placed.future());
     }
 

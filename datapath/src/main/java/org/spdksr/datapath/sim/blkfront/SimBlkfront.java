@@ -437,7 +437,7 @@ public final class SimBlkfront implements AutoCloseable {
             request = new FrontRequest.ReadWrite(op.code(), id, sector, segs);
         }
         int length = data.length;
-        return new FrontQueue.Prepared(encoder.encode(request), request.operation(), r -> {
+        return new FrontQueue.Prepared(encoder.encode(request), request.responseOperation(), r -> {
             if (op != Operation.READ || !r.ok()) {
                 return r;
             }
@@ -468,7 +468,7 @@ public final class SimBlkfront implements AutoCloseable {
         FrontQueue q = queue(queue);
         long id = q.newId();
         FrontRequest.Discard d = new FrontRequest.Discard(id, sector, count, secure);
-        return q.submit(encoder.encode(d), id, d.operation(), r -> r, () -> { });
+        return q.submit(encoder.encode(d), id, d.responseOperation(), r -> r, () -> { });
     }
 
     private int nextQueue() {

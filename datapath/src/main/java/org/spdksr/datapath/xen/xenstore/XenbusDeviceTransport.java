@@ -85,6 +85,11 @@ public final class XenbusDeviceTransport implements XsTransport {
 
     /** The kernel buffers header plus payload in 4096 bytes (blkif.md §4.1), so the payload gets 16 bytes less. */
     @Override
+    public boolean oneRequestAtATime() {
+        return true;
+    }
+
+    @Override
     public int payloadMax() {
         return XsWire.PAYLOAD_MAX - XsWire.HEADER_SIZE;
     }

@@ -38,6 +38,8 @@ public final class XenstoreClient implements Xenstore {
     private final ConcurrentSkipListMap<Integer, Pending> pending = new ConcurrentSkipListMap<>();
     private final Map<String, ClientWatch> watches = new ConcurrentHashMap<>();
     private final Thread reader;
+    /** Held around each request when the transport allows only one outstanding request. */
+    private final java.util.concurrent.locks.ReentrantLock serial = new java.util.concurrent.locks.ReentrantLock();
     private volatile IOException failure;
 
     private record Pending(XsMessageType type, CompletableFuture<XsMessage> reply) {
@@ -65,9 +67,17 @@ public final class XenstoreClient implements Xenstore {
      */
     public static XenstoreClient connectHost() throws IOException {
         Path socket = UnixSocketTransport.defaultPath();
+        // xenstored creates /var/run/xenstored/socket; a dom0 without the /var/run -> /run link
+        // would otherwise silently take the slower device path.
+        Path legacy = Path.of("/var/run/xenstored/socket");
+        if (!Files.exists(socket) && System.getenv("XENSTORED_PATH") == null && Files.exists(legacy)) {
+            socket = legacy;
+        }
         if (Files.exists(socket) || !Files.exists(XenbusDeviceTransport.DEFAULT_DEVICE)) {
             return connectSocket(socket);
         }
+        LOG.warn("no xenstored socket at {}; using {} (one request at a time)", socket,
+                XenbusDeviceTransport.DEFAULT_DEVICE);
         return connect(XenbusDeviceTransport.open(XenbusDeviceTransport.DEFAULT_DEVICE));
     }
 
@@ -351,6 +361,18 @@ public final class XenstoreClient implements Xenstore {
 
     private XsMessage request(XsMessageType type, int tx, byte[] payload, String op, String path)
             throws IOException {
+        if (!transport.oneRequestAtATime()) {
+            return send(type, tx, payload, op, path);
+        }
+        serial.lock();
+        try {
+            return send(type, tx, payload, op, path);
+        } finally {
+            serial.unlock();
+        }
+    }
+
+    private XsMessage send(XsMessageType type, int tx, byte[] payload, String op, String path) throws IOException {
         if (payload.length > transport.payloadMax()) {
             // blkif.md §4.1: the server kills a connection that exceeds the limit, so never send it.
             throw new XenstoreException("E2BIG", op, path, "request payload of " + payload.length

@@ -21,5 +21,14 @@ public interface XsTransport extends Closeable {
      */
     boolean fakesWatchReplies();
 
+    /**
+     * True when only one request may be outstanding. On /dev/xen/xenbus a WATCH written while
+     * another reply is pending was seen to deadlock dom0's xenbus on real Xen 4.17 (the kernel's
+     * xenbus thread blocked delivering replies; the real-Xen stage, tests/xen/README.md).
+     */
+    default boolean oneRequestAtATime() {
+        return false;
+    }
+
     String describe();
 }

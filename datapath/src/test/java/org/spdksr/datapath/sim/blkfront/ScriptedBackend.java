@@ -141,7 +141,9 @@ final class ScriptedBackend implements AutoCloseable {
                 BlkifRequest r = s.decoder().decode(slot);
                 seenOps.add(r.operation());
                 short status = execute(s.decoder(), r);
-                s.ring().putResponse(r.id(), r.operation(), status);
+                // Indirect requests are answered with their inner operation, as Linux blkback does.
+                int answer = r instanceof BlkifRequest.Indirect ind ? ind.indirectOp() : r.operation();
+                s.ring().putResponse(r.id(), answer, status);
             }
             if (s.ring().pushResponses()) {
                 xen.events().notify(port);
