@@ -1,0 +1,96 @@
+package org.spdksr.xenstage;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.spdksr.datapath.blkifd.BackendFeatures;
+import org.spdksr.datapath.blkifd.BlkifBackendService;
+import org.spdksr.datapath.sim.xenopsd.SimXenopsd;
+import org.spdksr.datapath.xen.XenAccess;
+import org.spdksr.datapath.xen.XenAccessConfig;
+import org.spdksr.datapath.xen.XenAccessFactory;
+import org.spdksr.datapath.xen.xenstore.Xenstore;
+
+/**
+ * The dom0 half of the real-Xen stage (tests/xen/README.md): blkifd's backend service on the
+ * Linux Xen access layer, serving one qdisk disk from a file to a PV guest whose stock
+ * xen-blkfront runs the checks of {@code guest-init.sh}. This process plays xenopsd for the disk
+ * ({@link SimXenopsd} writes the nodes and permissions xenopsd writes) and checks, between the
+ * guest's steps, what reached the image.
+ *
+ * <p>Usage: {@code Stage <guest-name> <image-path>}; the guest may still be being created. Prints "STAGE PASSED" and exits 0, or
+ * "STAGE FAILED: why" and exits 1.
+ */
+public final class Stage {
+    private Stage() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length != 2) {
+            System.err.println("usage: Stage <guest-name> <image-path>");
+            System.exit(2);
+        }
+        String guestName = args[0];
+        DiskImage image = new DiskImage(Path.of(args[1]));
+        log("java up (" + Runtime.version() + ", " + Runtime.getRuntime().availableProcessors() + " cpus)");
+        int status = 1;
+        try {
+            image.create(64 * DiskImage.MIB, Round.PATTERN_BYTES);
+            BackendFeatures features = BackendFeatures.defaults();
+            try (XenAccess xen = XenAccessFactory.open(XenAccessConfig.linux());
+                    BlkifBackendService service = new BlkifBackendService(xen, features)) {
+                log("Xen access open (gntdev, evtchn, xenstored socket); backend offers " + features);
+                int domid = awaitDomain(xen.xenstore(), guestName, Duration.ofMinutes(3));
+                log("guest '" + guestName + "' is domain " + domid);
+                SimXenopsd xenopsd = new SimXenopsd(xen.xenstore());
+                GuestChannel guest = new GuestChannel(xen.xenstore(), domid);
+                // Round 1: blkfront's defaults (one ring page, 32 indirect segments).
+                new Round(1, domid, xen.xenstore(), service, xenopsd, guest, image, 0, Duration.ofMinutes(4)).run();
+                // Round 2: max_ring_page_order=4 max_queues=2 max_indirect_segments=256.
+                new Round(2, domid, xen.xenstore(), service, xenopsd, guest, image, 4, Duration.ofMinutes(1)).run();
+                guest.await("done", Duration.ofSeconds(60));
+                guest.ok("done", "");
+            }
+            log("STAGE PASSED");
+            status = 0;
+        } catch (StageFailure e) {
+            log("STAGE FAILED: " + e.getMessage());
+        } catch (Exception e) {
+            log("STAGE FAILED: " + e);
+            e.printStackTrace(System.out);
+        }
+        System.out.flush();
+        // Daemon threads of the backend may still sit in blocking reads: do not wait for them.
+        Runtime.getRuntime().halt(status);
+    }
+
+    /** The domid whose {@code /local/domain/<id>/name} is {@code name}, once xl has written it. */
+    private static int awaitDomain(Xenstore xs, String name, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            // /local/domain itself may not exist yet while xen-init-dom0 runs.
+            List<String> ids = xs.readIfExists("/local/domain").isPresent() ? xs.directory("/local/domain") : List.of();
+            for (String id : ids) {
+                if (!id.equals("0") && xs.readIfExists("/local/domain/" + id + "/name").orElse("").equals(name)) {
+                    return Integer.parseInt(id);
+                }
+            }
+            Thread.sleep(200);
+        }
+        throw new StageFailure("no domain named '" + name + "' appeared within " + timeout);
+    }
+
+    /** One line on stdout, stamped with dom0's uptime so it lines up with the shell's log. */
+    static void log(String message) {
+        String uptime;
+        try {
+            uptime = Files.readString(Path.of("/proc/uptime")).split(" ")[0];
+        } catch (IOException e) {
+            uptime = "?";
+        }
+        System.out.println("[stage " + uptime + "s] " + message);
+        System.out.flush();
+    }
+}
