@@ -88,7 +88,10 @@ copy_bin() { # copy executables or libraries, with the shared libraries they nee
 }
 busybox_root() {
     local r=$1 a
-    mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,var/log,var/run,var/lib,lib/modules}
+    mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,var/log,var/lib,lib/modules}
+    # As on Debian and XCP-ng: xenstored puts its socket in /var/run/xenstored, and blkifd
+    # looks for it in /run/xenstored.
+    ln -s ../run "$r/var/run"
     cp /bin/busybox "$r/bin/busybox"
     for a in $(/bin/busybox --list-full); do [ -e "$r/$a" ] || ln -s /bin/busybox "$r/$a"; done
 }

@@ -57,9 +57,11 @@ public final class Stage {
             status = 0;
         } catch (StageFailure e) {
             log("STAGE FAILED: " + e.getMessage());
+            dumpThreads();
         } catch (Exception e) {
             log("STAGE FAILED: " + e);
             e.printStackTrace(System.out);
+            dumpThreads();
         }
         System.out.flush();
         // Daemon threads of the backend may still sit in blocking reads: do not wait for them.
@@ -80,6 +82,16 @@ public final class Stage {
             Thread.sleep(200);
         }
         throw new StageFailure("no domain named '" + name + "' appeared within " + timeout);
+    }
+
+    /** Where every thread is, so a backend thread stuck in a system call shows its Java side. */
+    private static void dumpThreads() {
+        Thread.getAllStackTraces().forEach((thread, stack) -> {
+            System.out.println("thread \"" + thread.getName() + "\" " + thread.getState());
+            for (StackTraceElement frame : stack) {
+                System.out.println("    at " + frame);
+            }
+        });
     }
 
     /** One line on stdout, stamped with dom0's uptime so it lines up with the shell's log. */
