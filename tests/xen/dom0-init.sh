@@ -44,6 +44,11 @@ T "xenstored started"
 # writing the image's pattern overlap with it. It finds the guest's domid by name once xl made it.
 JAVA="/opt/jrt/bin/java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -Xss512k --enable-native-access=ALL-UNNAMED"
 CP=$(echo /opt/spdk-sr/lib/*.jar | tr ' ' ':')
+# xenstage.indirect=N on the kernel command line (XEN_STAGE_INDIRECT on the host) sets the
+# indirect segments blkifd offers; 0 withdraws the offer.
+for w in $(cat /proc/cmdline); do
+    case $w in xenstage.indirect=*) JAVA="$JAVA -Dxenstage.indirectSegments=${w#*=}" ;; esac
+done
 T "starting the Java stage"
 ( $JAVA -cp "$CP" org.spdksr.xenstage.Stage domu /data/disk.img 2>&1; echo "exit status $?" ) \
     | prefix "[java] " | tee /var/log/java.log &
