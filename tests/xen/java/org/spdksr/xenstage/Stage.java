@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.spdksr.datapath.blkifd.BackendFeatures;
 import org.spdksr.datapath.blkifd.BlkifBackendService;
 import org.spdksr.datapath.sim.xenopsd.SimXenopsd;
@@ -24,7 +25,15 @@ import org.spdksr.datapath.xen.xenstore.Xenstore;
  * "STAGE FAILED: why" and exits 1.
  */
 public final class Stage {
+    private static final List<String> FAILURES = new CopyOnWriteArrayList<>();
+
     private Stage() {
+    }
+
+    /** Records a failed check; the stage goes on and fails at the end. */
+    static void failed(String what) {
+        FAILURES.add(what);
+        log("CHECK FAILED: " + what);
     }
 
     public static void main(String[] args) throws Exception {
@@ -56,10 +65,15 @@ public final class Stage {
                 guest.await("done", Duration.ofSeconds(60));
                 guest.ok("done", "");
             }
-            log("STAGE PASSED");
-            status = 0;
+            if (FAILURES.isEmpty()) {
+                log("STAGE PASSED");
+                status = 0;
+            } else {
+                log("STAGE FAILED: " + FAILURES.size() + " check(s) failed: " + String.join("; ", FAILURES));
+            }
         } catch (StageFailure e) {
-            log("STAGE FAILED: " + e.getMessage());
+            log("STAGE FAILED: " + e.getMessage() + (FAILURES.isEmpty() ? "" : "; failed checks before: "
+                    + String.join("; ", FAILURES)));
             dumpThreads();
         } catch (Exception e) {
             log("STAGE FAILED: " + e);
