@@ -20,7 +20,8 @@ diagnose() {
     xenstore-ls -fp /local/domain/0/backend 2>&1 | prefix "[xs] "
     xenstore-ls -fp /local/domain/1/device 2>&1 | prefix "[xs] "
     xenstore-ls -f /local/domain/1/data 2>&1 | prefix "[xs] "
-    T "dmesg (last 120 lines):"; dmesg | tail -120 | prefix "[dmesg] "
+    # The kernel's messages since /init started (the boot log is noise here).
+    T "dmesg since /init:"; dmesg | awk 'seen; /Run \/init/ { seen = 1 }' | tail -100 | prefix "[dmesg] "
 }
 
 T "init started"
@@ -46,8 +47,13 @@ JAVA="/opt/jrt/bin/java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -Xss51
 CP=$(echo /opt/spdk-sr/lib/*.jar | tr ' ' ':')
 # xenstage.indirect=N on the kernel command line (XEN_STAGE_INDIRECT on the host) sets the
 # indirect segments blkifd offers; 0 withdraws the offer.
+# xenstage.xenstore=xenbus (XEN_STAGE_XENSTORE on the host) hides the socket from blkifd, so that
+# it talks to xenstored through /dev/xen/xenbus, its fallback when there is no socket.
 for w in $(cat /proc/cmdline); do
-    case $w in xenstage.indirect=*) JAVA="$JAVA -Dxenstage.indirectSegments=${w#*=}" ;; esac
+    case $w in
+        xenstage.indirect=*) JAVA="$JAVA -Dxenstage.indirectSegments=${w#*=}" ;;
+        xenstage.xenstore=xenbus) export XENSTORED_PATH=/run/xenstored/no-such-socket ;;
+    esac
 done
 T "starting the Java stage"
 ( $JAVA -cp "$CP" org.spdksr.xenstage.Stage domu /data/disk.img 2>&1; echo "exit status $?" ) \

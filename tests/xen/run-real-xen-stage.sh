@@ -12,6 +12,7 @@
 #        QEMU_CPU       QEMU CPU model (default max,-xsave: plain max crashes dom0 programs)
 #        XEN_STAGE_INDIRECT  indirect segments blkifd offers (default: blkifd's own, 256); 0 turns
 #                       indirect requests off, to run the other checks while they are broken
+#        XEN_STAGE_XENSTORE=xenbus  blkifd reaches xenstored through /dev/xen/xenbus, not the socket
 # needs (apt): qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 xenstore-utils
 #              linux-image-amd64 busybox-static cpio, plus maven and a JDK to build the jars
 set -euo pipefail
@@ -163,7 +164,7 @@ set +e
 timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu "$CPU" -m 2048 -smp 2 \
     -display none -monitor none -serial "file:$LOG" -no-reboot -net none \
     -kernel "$W/xen" -append "$XEN_ARGS" \
-    -initrd "$W/vmlinuz console=hvc0 earlyprintk=xen loglevel=5${XEN_STAGE_INDIRECT:+ xenstage.indirect=$XEN_STAGE_INDIRECT},$W/dom0.cpio.gz"
+    -initrd "$W/vmlinuz console=hvc0 earlyprintk=xen loglevel=5${XEN_STAGE_INDIRECT:+ xenstage.indirect=$XEN_STAGE_INDIRECT}${XEN_STAGE_XENSTORE:+ xenstage.xenstore=$XEN_STAGE_XENSTORE},$W/dom0.cpio.gz"
 QEMU_RC=$?
 set -e
 say "QEMU exited ($QEMU_RC) after $(( $(date +%s) - BOOT ))s"
@@ -176,10 +177,13 @@ if grep -aq "STAGE RESULT: PASSED" "$LOG"; then
     say "PASSED (total $(( $(date +%s) - START ))s)"
     exit 0
 fi
-echo "---- relevant lines ----" >&2
-grep -aE 'STAGE|FAIL|ERROR|WARN|Exception|at org\.spdksr|Caused by|panic|Panic|BUG|Oops|segfault|general protection' "$LOG" \
-    | grep -av 'STAGE RESULT: PASSED' | head -60 >&2 || true
-echo "---- last 40 lines of $LOG ----" >&2
-tail -40 "$LOG" >&2
+# What the stage, the guest and dom0 said, without Java stack frames and the kernel's boot log: the
+# failing step, the check, and the guest kernel's complaint (e.g. blkfront's) are all in there.
+echo "---- the run, as dom0, the Java stage and the guest tell it (last 80 lines) ----" >&2
+grep -aE '^\[(dom0|java|domU|dmesg)\]' "$LOG" | grep -avE '^\[java\] +at |^\[java\] thread ' \
+    | tail -80 >&2 || true
+echo "---- failed checks and errors ----" >&2
+grep -aE 'STAGE FAILED|CHECK FAILED|FAIL:|ERROR|WARN|Exception|wrong operation|disabled for further use|empty .* op failed|panic|Oops|BUG|segfault|general protection' "$LOG" \
+    | grep -av 'STAGE RESULT: PASSED' | head -40 >&2 || true
 [ "$QEMU_RC" = 124 ] && die "QEMU ran out of its $TIMEOUT s"
 die "see $LOG"

@@ -50,7 +50,9 @@ public final class Stage {
             BackendFeatures features = features();
             try (XenAccess xen = XenAccessFactory.open(XenAccessConfig.linux());
                     BlkifBackendService service = new BlkifBackendService(xen, features)) {
-                log("Xen access open (gntdev, evtchn, xenstored socket); backend offers " + features);
+                String socket = System.getenv().getOrDefault("XENSTORED_PATH", "/run/xenstored/socket");
+                log("Xen access open (gntdev, evtchn, xenstore via "
+                        + (Files.exists(Path.of(socket)) ? socket : "/dev/xen/xenbus") + "); backend offers " + features);
                 int domid = awaitDomain(xen.xenstore(), guestName, Duration.ofMinutes(3));
                 log("guest '" + guestName + "' is domain " + domid);
                 SimXenopsd xenopsd = new SimXenopsd(xen.xenstore());
