@@ -52,7 +52,7 @@ CP=$(echo /opt/spdk-sr/lib/*.jar | tr ' ' ':')
 for w in $(cat /proc/cmdline); do
     case $w in
         xenstage.indirect=*) JAVA="$JAVA -Dxenstage.indirectSegments=${w#*=}" ;;
-        xenstage.xenstore=xenbus) export XENSTORED_PATH=/run/xenstored/no-such-socket ;;
+        xenstage.xenstore=xenbus) JAVA="env XENSTORED_PATH=/run/xenstored/no-such-socket $JAVA" ;;
     esac
 done
 T "starting the Java stage"
