@@ -20,6 +20,8 @@ diagnose() {
     xenstore-ls -fp /local/domain/0/backend 2>&1 | prefix "[xs] "
     xenstore-ls -fp /local/domain/1/device 2>&1 | prefix "[xs] "
     xenstore-ls -f /local/domain/1/data 2>&1 | prefix "[xs] "
+    T "xenstored trace, the disk's nodes (last 150 lines):"
+    grep -a "qdisk/1/51712\|vbd/51712" /var/log/xen/xenstored-trace.log | tail -150 | prefix "[xst] "
     # The kernel's messages since /init started (the boot log is noise here).
     T "dmesg since /init:"; dmesg | awk 'seen; /Run \/init/ { seen = 1 }' | tail -100 | prefix "[dmesg] "
 }
@@ -35,7 +37,8 @@ done
 mount -t xenfs xenfs /proc/xen
 T "Xen modules loaded"
 [ -c /dev/xen/gntdev ] && [ -c /dev/xen/evtchn ] || finish "STAGE RESULT: FAILED: no gntdev/evtchn in /dev/xen: $(ls /dev/xen)"
-xenstored || finish "STAGE RESULT: FAILED: xenstored did not start"
+# -T: xenstored's trace of every request and reply, shown (for the disk's nodes) when the stage fails.
+xenstored -T /var/log/xen/xenstored-trace.log || finish "STAGE RESULT: FAILED: xenstored did not start"
 i=0; while [ ! -S /run/xenstored/socket ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 # blkifd would quietly fall back to /dev/xen/xenbus without the socket; XCP-ng has the socket.
 [ -S /run/xenstored/socket ] || finish "STAGE RESULT: FAILED: no xenstored socket in /run/xenstored"
