@@ -129,13 +129,16 @@ printf 'autoballoon="off"\n' > "$D/etc/xen/xl.conf"
 cp "/boot/vmlinuz-$K" "$D/guest/vmlinuz"
 cp "$W/domu.cpio.gz" "$D/guest/domu.cpio.gz"
 # No disk in the guest's configuration: the stage plugs it the way xenopsd would, for blkifd.
+# 1.5 GiB: with persistent grants, blkfront preallocates a page per grant of every ring slot,
+# (256 + 1) x 512 slots = 514 MiB per queue in round 2 (order 4, 256 indirect segments, 2 queues);
+# with 256 MiB the guest panics "System is deadlocked on memory" as it connects.
 cat > "$D/guest/domu.cfg" <<'EOF'
 name = "domu"
 type = "pv"
 kernel = "/guest/vmlinuz"
 ramdisk = "/guest/domu.cpio.gz"
 extra = "console=hvc0 loglevel=4"
-memory = 256
+memory = 1536
 vcpus = 2
 on_crash = "preserve"
 EOF
@@ -161,7 +164,8 @@ LOG=$W/serial.log
 say "booting Xen under QEMU (TCG, -cpu $CPU, 2 vCPUs); log: $LOG"
 BOOT=$(date +%s)
 set +e
-timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu "$CPU" -m 2048 -smp 2 \
+# 3 GiB: dom0 1 GiB, the guest 1.5 GiB, Xen the rest.
+timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu "$CPU" -m 3072 -smp 2 \
     -display none -monitor none -serial "file:$LOG" -no-reboot -net none \
     -kernel "$W/xen" -append "$XEN_ARGS" \
     -initrd "$W/vmlinuz console=hvc0 earlyprintk=xen loglevel=5${XEN_STAGE_INDIRECT:+ xenstage.indirect=$XEN_STAGE_INDIRECT}${XEN_STAGE_XENSTORE:+ xenstage.xenstore=$XEN_STAGE_XENSTORE},$W/dom0.cpio.gz"
