@@ -84,6 +84,8 @@ class RpmInstallTest {
         expect("etc/logrotate.d/spdk-sr", Kind.FILE, "rw-r--r--");
         expect("usr/libexec/spdk-sr/smapi-shim.py", Kind.FILE, "rwxr-xr-x");
         expect("usr/libexec/spdk-sr/spdk-sr-smapi", Kind.FILE, "rwxr-xr-x");
+        expect("usr/libexec/spdk-sr/spdk-sr-blkifd", Kind.FILE, "rwxr-xr-x");
+        expect("usr/sbin/spdk-sr", Kind.FILE, "rwxr-xr-x");
         expect("usr/share/spdk-sr/classpath", Kind.FILE, "rw-r--r--");
         expect("usr/share/spdk-sr/lib", Kind.DIR, "rwxr-xr-x");
         expect("usr/lib/spdk-sr/runtime/bin/java", Kind.FILE, "rwxr-xr-x");
@@ -159,7 +161,7 @@ class RpmInstallTest {
                 "/etc/spdk-sr(/.*)?|/etc/logrotate\\.d/spdk-sr|/usr/(lib|share|libexec)/spdk-sr(/.*)?"
                         + "|/usr/libexec/xapi-storage-script/(volume/org\\.xen\\.xapi\\.storage\\.spdk|datapath/spdk-sr)(/.*)?"
                         + "|/usr/lib/systemd/system/spdk-sr-(tgt|blkifd@)\\.service|/var/(lib|log)/spdk-sr"
-                        + "|/usr/share/doc/spdk-sr(/.*)?"));
+                        + "|/usr/share/doc/spdk-sr(/.*)?|/usr/sbin/spdk-sr"));
     }
 
     @Test
