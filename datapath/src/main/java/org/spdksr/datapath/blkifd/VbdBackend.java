@@ -192,6 +192,15 @@ public final class VbdBackend implements AutoCloseable {
             case CLOSED -> {
                 if (state != XenbusState.CLOSED) {
                     disconnect();
+                    // Unmapping can take a while (many persistent grants). A frontend reset meanwhile
+                    // (unbind and bind) is already Initialising again: writing Closed now would make
+                    // it close itself, and both ends would wait for each other (seen on real Xen).
+                    XenbusState now = XenbusState.parse(xs.readIfExists(frontend + "/state").orElse(null));
+                    if (online && (now == XenbusState.INITIALISING || now == XenbusState.INITIALISED)) {
+                        state = XenbusState.CLOSED;
+                        reopen();
+                        return;
+                    }
                     setState(XenbusState.CLOSED);
                 }
                 if (!online) {
