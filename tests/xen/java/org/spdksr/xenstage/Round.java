@@ -94,9 +94,11 @@ final class Round {
                 + "; counters " + afterWrite);
         check(md5.equals(written), "the image does not hold what the guest wrote");
         check(afterWrite.flushes() > afterRead.flushes(), "no flush reached the backend for the guest's fsync");
+        // Measured before the guest is let go: it discards at once, and a later look could already
+        // see the hole (a race seen in CI).
+        long blocksBefore = allocatedBlocks();
         guest.ok(step("written"), "");
 
-        long blocksBefore = allocatedBlocks();
         guest.await(step("discarded"), STEP);
         long nonZero = image.firstNonZero(WRITE_OFFSET, WRITE_BYTES);
         long blocksAfter = allocatedBlocks();
