@@ -15,6 +15,7 @@ import org.spdksr.datapath.xen.grant.CopySegment;
 import org.spdksr.datapath.xen.grant.GrantAccess;
 import org.spdksr.datapath.xen.grant.GrantException;
 import org.spdksr.datapath.xen.grant.GrantMapping;
+import org.spdksr.datapath.xen.grant.MappedPages;
 import org.spdksr.datapath.xen.grant.GrantRef;
 import org.spdksr.datapath.xen.grant.GrantStatus;
 
@@ -77,8 +78,14 @@ public final class LinuxGrantAccess implements GrantAccess {
                         + (writable ? " and not read-only" : ""));
             }
         }
-        ByteBuffer buf = addr.getByteBuffer(0, length);
-        return new Mapping(List.copyOf(refs), writable, addr, index, writable ? buf : buf.asReadOnlyBuffer());
+        Pointer mapped = addr;
+        ByteBuffer buf = mapped.getByteBuffer(0, length);
+        int count = refs.size();
+        return new MappedPages(refs, writable, writable ? buf : buf.asReadOnlyBuffer(), () -> {
+            // blkif.md §2.2 step 3: munmap first, then release the slot range.
+            libc.munmap(mapped, new NativeLong(length));
+            unmapSlots(index, count);
+        });
     }
 
     private static void sleepMilli() throws IOException {
@@ -98,48 +105,6 @@ public final class LinuxGrantAccess implements GrantAccess {
         } catch (LastErrorException e) {
             throw new IllegalStateException("IOCTL_GNTDEV_UNMAP_GRANT_REF index " + index + " count " + count
                     + " failed: errno " + e.getErrorCode(), e);
-        }
-    }
-
-    private final class Mapping implements GrantMapping {
-        private final List<GrantRef> refs;
-        private final boolean writable;
-        private final Pointer addr;
-        private final long index;
-        private final ByteBuffer buffer;
-        private final AtomicBoolean unmapped = new AtomicBoolean();
-
-        Mapping(List<GrantRef> refs, boolean writable, Pointer addr, long index, ByteBuffer buffer) {
-            this.refs = refs;
-            this.writable = writable;
-            this.addr = addr;
-            this.index = index;
-            this.buffer = buffer;
-        }
-
-        @Override
-        public ByteBuffer buffer() {
-            return buffer.duplicate();
-        }
-
-        @Override
-        public List<GrantRef> refs() {
-            return refs;
-        }
-
-        @Override
-        public boolean writable() {
-            return writable;
-        }
-
-        @Override
-        public void close() {
-            if (!unmapped.compareAndSet(false, true)) {
-                return;
-            }
-            // blkif.md §2.2 step 3: munmap first, then release the slot range.
-            libc.munmap(addr, new NativeLong((long) refs.size() * PAGE_SIZE));
-            unmapSlots(index, refs.size());
         }
     }
 

@@ -12,12 +12,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.spdksr.datapath.xen.grant.CopyEndpoint;
 import org.spdksr.datapath.xen.grant.CopySegment;
 import org.spdksr.datapath.xen.grant.GrantAccess;
 import org.spdksr.datapath.xen.grant.GrantException;
 import org.spdksr.datapath.xen.grant.GrantMapping;
+import org.spdksr.datapath.xen.grant.MappedPages;
 import org.spdksr.datapath.xen.grant.GrantRef;
 import org.spdksr.datapath.xen.grant.GrantStatus;
 import org.spdksr.datapath.xen.linux.LibC;
@@ -132,46 +132,8 @@ public final class SimGrantAccess implements GrantAccess {
             }
         }
         ByteBuffer buf = base.getByteBuffer(0, length);
-        return new Mapping(List.copyOf(refs), writable, base, length, writable ? buf : buf.asReadOnlyBuffer());
-    }
-
-    private final class Mapping implements GrantMapping {
-        private final List<GrantRef> refs;
-        private final boolean writable;
-        private final Pointer base;
-        private final long length;
-        private final ByteBuffer buffer;
-        private final AtomicBoolean unmapped = new AtomicBoolean();
-
-        Mapping(List<GrantRef> refs, boolean writable, Pointer base, long length, ByteBuffer buffer) {
-            this.refs = refs;
-            this.writable = writable;
-            this.base = base;
-            this.length = length;
-            this.buffer = buffer;
-        }
-
-        @Override
-        public ByteBuffer buffer() {
-            return buffer.duplicate();
-        }
-
-        @Override
-        public List<GrantRef> refs() {
-            return refs;
-        }
-
-        @Override
-        public boolean writable() {
-            return writable;
-        }
-
-        @Override
-        public void close() {
-            if (unmapped.compareAndSet(false, true)) {
-                libc.munmap(base, new NativeLong(length));
-            }
-        }
+        return new MappedPages(refs, writable, writable ? buf : buf.asReadOnlyBuffer(),
+                () -> libc.munmap(base, new NativeLong(length)));
     }
 
     @Override
