@@ -220,6 +220,47 @@ public final class SpdkClient implements AutoCloseable {
         transport.call("bdev_lvol_decouple_parent", mapper.createObjectNode().put("name", lvol));
     }
 
+    // --- vhost-user-blk (§6, export paths) ----------------------------------------------------
+
+    /**
+     * {@code vhost_create_blk_controller}: spdk_tgt starts a vhost-user server socket
+     * {@code <-S dir>/<name>} exporting {@code bdev}. The bdev key is {@code dev_name}, not the
+     * {@code bdev_name} of SPDK's own method table, which spdk_tgt rejects (§6, seen).
+     */
+    public void createVhostBlkController(String name, String bdev, boolean readOnly) throws SpdkRpcException {
+        ObjectNode p = mapper.createObjectNode().put("ctrlr", name).put("dev_name", bdev);
+        if (readOnly) {
+            p.put("readonly", true);
+        }
+        transport.call("vhost_create_blk_controller", p);
+    }
+
+    /** The controller of that name; empty if there is none. */
+    public Optional<VhostController> vhostController(String name) throws SpdkRpcException {
+        try {
+            JsonNode r = transport.call("vhost_get_controllers", mapper.createObjectNode().put("name", name));
+            return r.size() == 0 ? Optional.empty() : Optional.of(vhostControllerOf(r.get(0)));
+        } catch (SpdkRpcException e) {
+            if (e.kind() == SpdkErrorKind.NOT_FOUND) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    public List<VhostController> vhostControllers() throws SpdkRpcException {
+        List<VhostController> controllers = new ArrayList<>();
+        for (JsonNode c : transport.call("vhost_get_controllers", null)) {
+            controllers.add(vhostControllerOf(c));
+        }
+        return controllers;
+    }
+
+    /** {@code vhost_delete_controller}: refused while an initiator is connected (§6). */
+    public void deleteVhostController(String name) throws SpdkRpcException {
+        transport.call("vhost_delete_controller", mapper.createObjectNode().put("ctrlr", name));
+    }
+
     @Override
     public void close() {
         transport.close();
@@ -236,6 +277,12 @@ public final class SpdkClient implements AutoCloseable {
                 : null;
         return new Bdev(b.path("name").asText(), aliases, b.path("uuid").asText(), b.path("product_name").asText(),
                 b.path("block_size").asLong(), b.path("num_blocks").asLong(), b.path("claimed").asBoolean(), lvol);
+    }
+
+    private static VhostController vhostControllerOf(JsonNode c) {
+        JsonNode block = c.path("backend_specific").path("block");
+        return new VhostController(c.path("ctrlr").asText(), Path.of(c.path("socket").asText()),
+                block.path("bdev").asText(), block.path("readonly").asBoolean(), c.path("sessions").size());
     }
 
     private static Lvstore lvstoreOf(JsonNode s) {

@@ -16,6 +16,8 @@ final class SimLvol {
     boolean snapshot;
     SimLvol parent;
     BitSet allocated = new BitSet();
+    /** Clusters of the lvol's data file that held data at the last look; null without a file ({@link LvolData}). */
+    BitSet seen;
 
     SimLvol(String uuid, String name, long numClusters, boolean thin) {
         this.uuid = uuid;

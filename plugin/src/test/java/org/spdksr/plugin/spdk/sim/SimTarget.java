@@ -39,13 +39,17 @@ final class SimTarget {
     /** controller name -> PCI address. */
     private final Map<String, String> controllers = new LinkedHashMap<>();
 
-    SimTarget(ObjectMapper mapper) {
+    private final SimVhost vhost;
+
+    SimTarget(ObjectMapper mapper, Path vhostDir) {
         this.mapper = mapper;
         this.images = new LvstoreImage(mapper);
+        this.vhost = new SimVhost(mapper, vhostDir);
     }
 
     synchronized JsonNode call(String method, JsonNode params) {
         try {
+            syncExportedData();
             return dispatch(method, params);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -80,8 +84,33 @@ final class SimTarget {
             case "bdev_lvol_delete" -> deleteLvol(params);
             case "bdev_lvol_decouple_parent" -> decouple(params, false);
             case "bdev_lvol_inflate" -> decouple(params, true);
+            case "vhost_create_blk_controller" -> vhost.create(params, this::lookup);
+            case "vhost_get_controllers" -> vhost.get(params);
+            case "vhost_delete_controller" -> vhost.delete(params);
             default -> throw new SimError(-32601, "Method not found");
         };
+    }
+
+    /** Guest writes and discards through exported lvols change their allocation (see {@link LvolData}). */
+    private void syncExportedData() throws IOException {
+        for (SimLvstore store : lvstores.values()) {
+            boolean changed = false;
+            for (SimLvol lvol : store.lvols.values()) {
+                if (lvol.seen != null) {
+                    BitSet before = (BitSet) lvol.allocated.clone();
+                    LvolData.sync(store, lvol);
+                    changed |= !before.equals(lvol.allocated);
+                }
+            }
+            if (changed) {
+                images.write(store);
+            }
+        }
+    }
+
+    /** The app exits: vhost sockets go away with it. */
+    synchronized void shutdown() {
+        vhost.closeAll();
     }
 
     // --- test hooks (not RPCs) -----------------------------------------------------------------
@@ -150,6 +179,10 @@ final class SimTarget {
             throw new SimError(-32602, "Invalid parameters"); // not documented in spdk-rpc.md
         }
         ArrayNode config = mapper.createArrayNode();
+        if (subsystem.equals("vhost_blk")) {
+            vhost.config(config);
+            return config;
+        }
         if (!subsystem.equals("bdev")) {
             return config;
         }
@@ -327,6 +360,10 @@ final class SimTarget {
         for (SimLvol lvol : store.lvols.values()) {
             SimBdev lvolBdev = SimBdev.lvol(store, lvol);
             bdevs.put(lvolBdev.name, lvolBdev);
+            Path data = LvolData.fileOf(store, lvol);
+            if (Files.exists(data)) {
+                lvol.seen = LvolData.clustersWithData(data, store.clusterSize);
+            }
         }
     }
 
@@ -335,7 +372,12 @@ final class SimTarget {
         bdevs.remove(bdev.name);
         if (bdev.claimedBy != null) {
             SimLvstore store = bdev.claimedBy;
-            store.lvols.keySet().forEach(bdevs::remove);
+            for (String lvol : store.lvols.keySet()) {
+                SimBdev gone = bdevs.remove(lvol);
+                if (gone != null) {
+                    vhost.bdevRemoved(gone);
+                }
+            }
             lvstores.remove(store.uuid);
         }
     }
@@ -406,7 +448,13 @@ final class SimTarget {
             throw SimError.decode();
         }
         SimLvstore store = selectStores(params, "uuid").get(0);
-        store.lvols.keySet().forEach(bdevs::remove); // deleting the store destroys every lvol (§6, seen)
+        for (SimLvol lvol : store.lvols.values()) {
+            SimBdev gone = bdevs.remove(lvol.uuid); // deleting the store destroys every lvol (§6, seen)
+            if (gone != null) {
+                vhost.bdevRemoved(gone);
+            }
+            LvolData.delete(store, lvol);
+        }
         lvstores.remove(store.uuid);
         store.base.claimedBy = null;
         images.wipe(store.base.backing);
@@ -505,6 +553,7 @@ final class SimTarget {
         o.parent = snap;
         o.thin = true;
         origin.lvstore.lvols.put(snap.uuid, snap);
+        LvolData.copy(origin.lvstore, o, snap);
         SimBdev bdev = SimBdev.lvol(origin.lvstore, snap);
         bdevs.put(bdev.name, bdev);
         images.write(origin.lvstore);
@@ -523,6 +572,7 @@ final class SimTarget {
         SimLvol clone = new SimLvol(UUID.randomUUID().toString(), name, source.lvol.numClusters, true);
         clone.parent = source.lvol;
         source.lvstore.lvols.put(clone.uuid, clone);
+        LvolData.copy(source.lvstore, source.lvol, clone);
         SimBdev bdev = SimBdev.lvol(source.lvstore, clone);
         bdevs.put(bdev.name, bdev);
         images.write(source.lvstore);
@@ -547,6 +597,9 @@ final class SimTarget {
             lvol.allocated.set((int) lvol.numClusters, (int) clusters);
         }
         lvol.numClusters = clusters;
+        if (lvol.seen != null) {
+            LvolData.resize(bdev.lvstore, lvol, LvolData.fileOf(bdev.lvstore, lvol));
+        }
         images.write(bdev.lvstore);
         return BooleanNode.TRUE;
     }
@@ -588,6 +641,8 @@ final class SimTarget {
         }
         store.lvols.remove(lvol.uuid);
         bdevs.remove(bdev.name);
+        vhost.bdevRemoved(bdev);
+        LvolData.delete(store, lvol);
         images.write(store);
         return BooleanNode.TRUE;
     }

@@ -29,8 +29,10 @@ import org.spdksr.plugin.spdk.JsonStreamDecoder;
 /**
  * A stand-in for spdk_tgt v25.05 for tests: a JSON-RPC server on a real unix socket with the
  * framing of spdk-rpc.md §1, the errors of §2, the start-up and save_config behaviour of §3–§4,
- * lvstore persistence by examine (§5) and the lvol methods of §6 that spdk-sr uses. It keeps
- * metadata only, no data; {@link #write} stands for guest writes so thin allocation can be tested.
+ * lvstore persistence by examine (§5), the lvol methods of §6 that spdk-sr uses and its vhost_blk
+ * methods, served by qemu-storage-daemon ({@link SimVhost}). Lvols keep metadata only until they
+ * are exported, then a data file ({@link LvolData}); {@link #write} stands for guest writes so thin
+ * allocation can be tested without an export.
  */
 public final class SpdkSimulator implements AutoCloseable {
     /** SPDK_JSONRPC_RECV_BUF_SIZE: a request must fit, or the connection is reset (§1). */
@@ -38,7 +40,7 @@ public final class SpdkSimulator implements AutoCloseable {
 
     private final Path socket;
     private final ObjectMapper mapper = new ObjectMapper();
-    private final SimTarget target = new SimTarget(mapper);
+    private final SimTarget target;
     private final Map<String, CountDownLatch> held = new ConcurrentHashMap<>();
     private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
     private final List<String> received = new CopyOnWriteArrayList<>();
@@ -48,8 +50,9 @@ public final class SpdkSimulator implements AutoCloseable {
     private FileLock lock;
     private Thread acceptor;
 
-    private SpdkSimulator(Path socket) {
+    private SpdkSimulator(Path socket, Path vhostDir) {
         this.socket = socket;
+        this.target = new SimTarget(mapper, vhostDir);
     }
 
     /** Starts like {@code spdk_tgt -r socket}. */
@@ -62,7 +65,16 @@ public final class SpdkSimulator implements AutoCloseable {
      * is replayed before the socket listens (§3, §4); a bad entry is skipped.
      */
     public static SpdkSimulator start(Path socket, Path config) throws IOException {
-        SpdkSimulator sim = new SpdkSimulator(socket);
+        return start(socket, config, socket.toAbsolutePath().getParent());
+    }
+
+    /**
+     * As {@code spdk_tgt -r socket -c config -S vhostDir}: vhost-user controller sockets are made in
+     * {@code vhostDir} (§3; without {@code -S}, spdk_tgt uses its working directory, here the
+     * directory of the RPC socket).
+     */
+    public static SpdkSimulator start(Path socket, Path config, Path vhostDir) throws IOException {
+        SpdkSimulator sim = new SpdkSimulator(socket, vhostDir);
         sim.lock();
         if (config != null && Files.exists(config)) {
             sim.replay(config);
@@ -300,6 +312,7 @@ public final class SpdkSimulator implements AutoCloseable {
 
     private void shutdown() throws IOException {
         held.values().forEach(CountDownLatch::countDown);
+        target.shutdown();
         if (server != null) {
             server.close();
         }
