@@ -299,14 +299,4 @@ class DatapathEndToEndTest {
         assertThat(Disk.read(file, 0, 4096)).isEqualTo(expected);
         assertThat(Disk.read(file, 4096, 4096)).isEqualTo(Arrays.copyOfRange(original, 4096, 8192));
     }
-
-    @Test
-    void anSpdkVolumeAnswersUnimplementedUntilTheVhostDatapathIsMerged() {
-        String uri = "spdk-sr://spdk/lvs0/vol1?socket=%2Fvar%2Ftmp%2Fspdk.sock&sr=abc&key=vol1&ro=false";
-        StorageException e = org.assertj.core.api.Assertions.catchThrowableOfType(StorageException.class,
-                () -> lab.xapi.vdiActivate(uri, "17"));
-        assertThat(e).isNotNull();
-        assertThat(e.error().params().get(0)).isEqualTo("Unimplemented");
-        assertThat(e.error().params().get(2)).contains("vhost-user-blk datapath not in this build");
-    }
 }

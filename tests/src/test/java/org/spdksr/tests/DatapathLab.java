@@ -42,7 +42,13 @@ final class DatapathLab implements AutoCloseable {
     private final Map<String, String> env = new HashMap<>();
 
     DatapathLab(Path base) throws IOException {
+        this(base, Map.of());
+    }
+
+    /** @param extraEnv more settings for the entry points and blkifd (e.g. the spdk back end's) */
+    DatapathLab(Path base, Map<String, String> extraEnv) throws IOException {
         this.base = base;
+        env.putAll(extraEnv);
         this.runDir = base.resolve("run");
         this.host = SimXenHost.start(base.resolve("xen"));
         env.put("SPDKSR_XEN_MODE", "sim");

@@ -14,8 +14,8 @@ import org.spdksr.datapath.blkifd.daemon.DaemonStatus;
 import org.spdksr.datapath.blkifd.daemon.DiskEntry;
 import org.spdksr.datapath.blkifd.daemon.DomainState;
 import org.spdksr.datapath.blkifd.daemon.RunDirectory;
-import org.spdksr.datapath.blkifd.daemon.VolumeDevices;
 import org.spdksr.datapath.device.OverlayBlockDevice;
+import org.spdksr.datapath.spdk.LvolController;
 import org.spdksr.plugin.idl.Backend;
 import org.spdksr.plugin.idl.Implementation;
 import org.spdksr.plugin.idl.VolumeUri;
@@ -130,11 +130,28 @@ public final class Attachments {
                 Optional<ControlClient> blkifd = processes.running(domain);
                 if (blkifd.isPresent()) {
                     blkifd.get().reconcile(RECONCILE);
+                } else {
+                    releaseOrphanedExport(entry, domain);
                 }
             }
             return null;
         });
         release(id, domain);
+    }
+
+    /**
+     * blkifd deletes an lvol's vhost controller when it closes the disk; one that died (SIGKILL,
+     * OOM) left the controller behind, so deactivate deletes it here instead of leaving it to the
+     * next activation of the same disk by the same domain.
+     */
+    private static void releaseOrphanedExport(DiskEntry entry, String domain) {
+        try {
+            if (VolumeUri.parse(entry.uri()) instanceof VolumeUri.SpdkLvol lvol) {
+                new LvolController(lvol, entry.id(), domain, entry.readOnly()).release();
+            }
+        } catch (IllegalArgumentException e) {
+            LOG.warn("deactivate: disk {} has an unreadable URI: {}", entry.id(), e.getMessage());
+        }
     }
 
     private void release(String id, String domain) throws IOException {
@@ -224,11 +241,6 @@ public final class Attachments {
         } catch (IllegalArgumentException e) {
             throw new SmapiException(StorageError.invalidArguments(method), method + ": " + e.getMessage()
                     + "; the URI must come from Volume.stat of an spdk-sr SR", e);
-        }
-        if (uri instanceof VolumeUri.SpdkLvol lvol) {
-            throw new SmapiException(new StorageError.Unimplemented(method), method + " of lvol " + lvol.bdevAlias()
-                    + ": " + VolumeDevices.NO_VHOST + "; SPDK volumes cannot be attached to VMs with this build. "
-                    + "Use a file-backed SR, or install an spdk-sr release with the vhost-user-blk datapath.");
         }
         return uri;
     }

@@ -32,6 +32,7 @@ final class BackendLink implements AutoCloseable {
     private final Path socket;
     private final VhostDeviceOptions options;
     private final SharedRegion region;
+    private final VhostBackendControl control;
     private final EventFd wake;
     private volatile VhostUserConnection connection;
     private volatile Negotiated negotiated;
@@ -41,11 +42,12 @@ final class BackendLink implements AutoCloseable {
     private Thread poller;
     private volatile long reconnects;
 
-    BackendLink(String name, Path socket, VhostDeviceOptions options, SharedRegion region) {
+    BackendLink(String name, Path socket, VhostDeviceOptions options, SharedRegion region, VhostBackendControl control) {
         this.name = name;
         this.socket = socket;
         this.options = options;
         this.region = region;
+        this.control = control;
         this.wake = new EventFd("wake-up of " + name);
     }
 
@@ -92,6 +94,15 @@ final class BackendLink implements AutoCloseable {
 
     long reconnects() {
         return reconnects;
+    }
+
+    /** After {@link #close()}: the back end's controller (if someone manages one) may go. */
+    void releaseBackend() {
+        try {
+            control.release();
+        } catch (RuntimeException e) {
+            LOG.warn("{}: releasing the back end of {} failed: {}", name, socket, e.toString());
+        }
     }
 
     /** Re-reads the virtio-blk config (e.g. the capacity after a resize). */
@@ -164,6 +175,7 @@ final class BackendLink implements AutoCloseable {
             q.detach();
         }
         long deadline = System.nanoTime() + options.reconnectTimeout().toNanos();
+        long nextRestore = System.nanoTime();
         IOException last = null;
         while (!stopping) {
             try {
@@ -187,6 +199,14 @@ final class BackendLink implements AutoCloseable {
                 }
             } catch (IOException e) {
                 last = e;
+                if (System.nanoTime() - nextRestore >= 0) {
+                    nextRestore = System.nanoTime() + 1_000_000_000L;
+                    try {
+                        control.restore();
+                    } catch (IOException | RuntimeException r) {
+                        LOG.warn("{}: cannot restore the back end's socket {} yet: {}", name, socket, r.getMessage());
+                    }
+                }
             }
             if (System.nanoTime() - deadline > 0) {
                 if (state != State.DISCONNECTED) {

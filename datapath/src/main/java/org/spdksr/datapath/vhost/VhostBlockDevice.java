@@ -125,12 +125,21 @@ public final class VhostBlockDevice implements BlockDevice {
      *         to do about hugepages), connection, negotiation, or a region too small
      */
     public static VhostBlockDevice open(Path socket, VhostDeviceOptions options) throws IOException {
+        return open(socket, options, VhostBackendControl.NONE);
+    }
+
+    /**
+     * As {@link #open(Path, VhostDeviceOptions)}, with {@code control} asked to restore the socket
+     * while reconnecting and told when the device is closed.
+     */
+    public static VhostBlockDevice open(Path socket, VhostDeviceOptions options, VhostBackendControl control)
+            throws IOException {
         String name = "vhost-user-blk device " + socket;
         SharedRegion region = SharedRegion.create("spdk-sr-vhost", options.backing(), options.regionBytes());
         BackendLink link = null;
         List<BlkQueue> queues = new ArrayList<>();
         try {
-            link = new BackendLink(name, socket, options, region);
+            link = new BackendLink(name, socket, options, region, control);
             Negotiated n = link.connect();
             Geometry g = Geometry.of(n, options);
             LongAdder submitted = new LongAdder();
@@ -577,6 +586,7 @@ public final class VhostBlockDevice implements BlockDevice {
             q.close();
         }
         region.close();
+        link.releaseBackend();
     }
 
     @Override

@@ -24,6 +24,7 @@ final class Blkifd implements BlkifdControl, AutoCloseable {
 
     private final String domain;
     private final RunDirectory run;
+    private final VolumeDevices devices;
     private final String label;
     private final long startedAt = System.currentTimeMillis();
     private final Map<String, ServedDisk> active = new ConcurrentHashMap<>();
@@ -36,8 +37,10 @@ final class Blkifd implements BlkifdControl, AutoCloseable {
      * @param rings the ring service for a guest domain, or null for a dom0 attachment (NBD only)
      * @param onShutdown run after a {@code shutdown} call has been answered
      */
-    Blkifd(String domain, RunDirectory run, Xenstore xs, BlkifBackendService rings, int domid, Runnable onShutdown) {
+    Blkifd(String domain, RunDirectory run, VolumeDevices devices, Xenstore xs, BlkifBackendService rings, int domid,
+            Runnable onShutdown) {
         this.domain = domain;
+        this.devices = devices;
         this.run = run;
         this.label = "blkifd[" + (domain.isEmpty() ? "\"\"" : domain) + "]";
         this.onShutdown = onShutdown;
@@ -73,7 +76,7 @@ final class Blkifd implements BlkifdControl, AutoCloseable {
                 continue;
             }
             try {
-                active.put(entry.id(), ServedDisk.open(entry, run.nbdSocket(domain, entry.id()), label));
+                active.put(entry.id(), ServedDisk.open(entry, devices, domain, run.nbdSocket(domain, entry.id()), label));
                 failures.remove(entry.id());
             } catch (IOException | RuntimeException e) {
                 LOG.error("{} disk {}: activation failed: {}", label, entry.id(), e.getMessage());

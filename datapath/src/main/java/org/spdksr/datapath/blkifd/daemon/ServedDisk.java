@@ -39,11 +39,13 @@ final class ServedDisk implements AutoCloseable {
         this.nbd = nbd;
     }
 
-    static ServedDisk open(DiskEntry entry, Path nbdSocket, String domainLabel) throws IOException {
+    static ServedDisk open(DiskEntry entry, VolumeDevices devices, String domain, Path nbdSocket, String domainLabel)
+            throws IOException {
         VolumeUri uri = VolumeUri.parse(entry.uri());
         String label = domainLabel + " disk " + entry.id();
         boolean readOnly = entry.readOnly() || uri.readOnly();
-        BlockDevice device = VolumeDevices.open(uri, readOnly, entry.overlay() == null ? null : Path.of(entry.overlay()));
+        BlockDevice device = devices.open(uri, entry.id(), domain, readOnly,
+                entry.overlay() == null ? null : Path.of(entry.overlay()));
         try {
             NbdServer nbd = NbdServer.start(nbdSocket, NbdServerConfig.defaults(), List.of(new NbdExport(entry.id(),
                     label + " (" + VolumeDevices.describe(uri) + ")", device, readOnly, NbdExport.Ownership.CALLER)));

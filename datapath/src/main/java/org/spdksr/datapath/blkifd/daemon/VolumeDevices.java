@@ -2,18 +2,25 @@ package org.spdksr.datapath.blkifd.daemon;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 import org.spdksr.datapath.device.BlockDevice;
 import org.spdksr.datapath.device.FileBlockDevice;
 import org.spdksr.datapath.device.FileDeviceOptions;
 import org.spdksr.datapath.device.OverlayBlockDevice;
+import org.spdksr.datapath.spdk.LvolDevices;
 import org.spdksr.plugin.idl.VolumeUri;
 
 /** Opens the device of a volume from its URI alone (smapiv3.md §2.5: the URI carries everything). */
 public final class VolumeDevices {
-    /** What activate says for an SPDK volume until the vhost-user-blk device is merged. */
-    public static final String NO_VHOST = "vhost-user-blk datapath not in this build";
+    private final LvolDevices lvols;
 
-    private VolumeDevices() {
+    public VolumeDevices(LvolDevices lvols) {
+        this.lvols = lvols;
+    }
+
+    /** With the vhost-user settings of blkifd's environment ({@link org.spdksr.datapath.spdk.VhostSettings}). */
+    public static VolumeDevices fromEnvironment(Map<String, String> env) {
+        return new VolumeDevices(LvolDevices.fromEnvironment(env));
     }
 
     /** A short description for logs and status: the file, or the lvol. */
@@ -25,14 +32,18 @@ public final class VolumeDevices {
     }
 
     /**
+     * @param diskId the disk's id on this host; with {@code domain} it names an lvol's vhost controller
      * @param overlay non-null for a non-persistent disk: the base is then opened read-only
      */
-    public static BlockDevice open(VolumeUri uri, boolean readOnly, Path overlay) throws IOException {
-        if (!(uri instanceof VolumeUri.FileVolume f)) {
-            throw new IOException("cannot open " + describe(uri) + ": " + NO_VHOST);
-        }
+    public BlockDevice open(VolumeUri uri, String diskId, String domain, boolean readOnly, Path overlay)
+            throws IOException {
         boolean baseReadOnly = readOnly || uri.readOnly() || overlay != null;
-        BlockDevice base = FileBlockDevice.open(f.file(), FileDeviceOptions.defaults().withReadOnly(baseReadOnly));
+        BlockDevice base;
+        if (uri instanceof VolumeUri.FileVolume f) {
+            base = FileBlockDevice.open(f.file(), FileDeviceOptions.defaults().withReadOnly(baseReadOnly));
+        } else {
+            base = lvols.open((VolumeUri.SpdkLvol) uri, diskId, domain, baseReadOnly);
+        }
         if (overlay == null) {
             return base;
         }
