@@ -51,6 +51,22 @@ final class RegionBuffers {
         return view(offset, bytes);
     }
 
+    /**
+     * A region-backed buffer of exactly {@code bytes}, now or once enough is freed, in turn with
+     * bounce allocations; release it with {@link #free}. Fails only when the device closes.
+     */
+    CompletableFuture<ByteBuffer> allocateWhenFree(int bytes) {
+        return allocateAsync(bytes).thenApply(offset -> {
+            handedOut.put(offset, bytes);
+            return view(offset, bytes);
+        });
+    }
+
+    /** Bytes not allocated right now (waiters are served as soon as a run of this fits them). */
+    long freeBytes() {
+        return (long) allocator.freePages() * RegionAllocator.PAGE;
+    }
+
     /** Releases a buffer from {@link #allocate}; false if {@code buffer} is not a region buffer. */
     boolean free(ByteBuffer buffer) {
         if (!buffer.isDirect()) {
