@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Request buffers inside the shared region: handed to callers ({@link VhostBlockDevice#allocate})
@@ -20,6 +21,7 @@ final class RegionBuffers {
     private final RegionAllocator allocator;
     private final Map<Long, Integer> handedOut = new ConcurrentHashMap<>();
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private final LongAdder waits = new LongAdder();
 
     private record Waiter(int bytes, CompletableFuture<Long> offset) {
     }
@@ -62,6 +64,11 @@ final class RegionBuffers {
         });
     }
 
+    /** Allocations that found the region full and waited for room. */
+    long waits() {
+        return waits.sum();
+    }
+
     /** Bytes not allocated right now (waiters are served as soon as a run of this fits them). */
     long freeBytes() {
         return (long) allocator.freePages() * RegionAllocator.PAGE;
@@ -96,6 +103,7 @@ final class RegionBuffers {
             }
             Waiter w = new Waiter(bytes, new CompletableFuture<>());
             waiters.addLast(w);
+            waits.increment();
             return w.offset();
         }
     }

@@ -224,6 +224,14 @@ public final class VhostBlockDevice implements BlockDevice {
     }
 
     /**
+     * How many buffer allocations found the region full and waited for another request's buffer to
+     * come back. Steady growth under normal load means the region is too small: raise regionBytes.
+     */
+    public long bufferWaits() {
+        return buffers.waits();
+    }
+
+    /**
      * Bytes of reads and writes that went through a bounce buffer (one extra copy each) because
      * the caller's buffer was outside the shared region. Stays zero while every caller uses
      * {@link #ioBuffers()} or {@link #allocate}.
