@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The blkifd benchmark: prints one table of IOPS and MiB/s through a simulated guest's ring into
-# blkifd (null device and file device) beside fio on the same file, in the same run.
-# usage: tests/bench/blkif-bench.sh [--seconds S] [--warmup S] [--size-mib N] [--depths 1,32,128] [--dir D]
+# blkifd (null, file and vhost-user-blk devices) beside fio on the same file, in the same run.
+# usage: tests/bench/blkif-bench.sh [--seconds S] [--warmup S] [--size-mib N] [--depths 1,32,128]
+#        [--devices null,file,vhost] [--dir D]
+# The vhost device (vhost-user-blk to qemu-storage-daemon) runs only where qemu-storage-daemon is installed.
 # Needs the staged tree (mvn -B -DskipTests package) and fio (apt-get install fio).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,8 +22,9 @@ import org.spdksr.datapath.xen.grant.GrantStatus;
 
 /**
  * Moves one checked request's data between the guest's granted pages and the block device, with
- * grant copy into pooled direct buffers (blkif.md §2.3, §7). Every step that can fail ends in a
- * status for the response; nothing here throws at the caller.
+ * grant copy (or a copy from a persistent mapping) into buffers from {@link RequestBuffers}: the
+ * device's own where it offers them, so that is the only copy (blkif.md §2.3, §7). Every step that
+ * can fail ends in a status for the response; nothing here throws at the caller.
  */
 final class RequestIo {
     private static final Logger LOG = LoggerFactory.getLogger(RequestIo.class);
@@ -30,7 +32,7 @@ final class RequestIo {
     private final int frontendDomid;
     private final GrantAccess grants;
     private final BlockDevice device;
-    private final BufferPool buffers;
+    private final RequestBuffers buffers;
     private final QueueCounters counters;
     private final BooleanSupplier guestReachable;
     private final PersistentGrants persistent;
@@ -43,7 +45,7 @@ final class RequestIo {
     }
 
     /** @param persistent the connection's persistent grants, or null when not negotiated */
-    RequestIo(String name, int frontendDomid, GrantAccess grants, BlockDevice device, BufferPool buffers,
+    RequestIo(String name, int frontendDomid, GrantAccess grants, BlockDevice device, RequestBuffers buffers,
             QueueCounters counters, BooleanSupplier guestReachable, PersistentGrants persistent) {
         this.name = name;
         this.frontendDomid = frontendDomid;
@@ -83,41 +85,70 @@ final class RequestIo {
 
     private CompletableFuture<Short> read(BlkifRequest.Direct request, long offset, int bytes) {
         counters.reads.increment();
-        ByteBuffer buffer = buffers.take(bytes);
-        return status(() -> device.read(offset, buffer.duplicate()), "read").thenApply(s -> {
-            try {
-                if (s != RSP_OKAY) {
-                    return s;
-                }
-                // After the frontend closed, its pages are no longer ours to write (blkif.md §5.7).
-                if (!guestReachable.getAsBoolean()) {
-                    return RSP_ERROR;
-                }
-                short copied = copy(request, buffer, false);
-                if (copied == RSP_OKAY) {
-                    counters.bytesRead.add(bytes);
-                }
-                return copied;
-            } finally {
-                buffers.give(buffer);
-            }
-        });
+        return withBuffer(request, bytes, buffer -> status(() -> device.read(offset, buffer.duplicate()), "read")
+                .thenApply(s -> {
+                    if (s != RSP_OKAY) {
+                        return s;
+                    }
+                    // After the frontend closed, its pages are no longer ours to write (blkif.md §5.7).
+                    if (!guestReachable.getAsBoolean()) {
+                        return RSP_ERROR;
+                    }
+                    short copied = copy(request, buffer, false);
+                    if (copied == RSP_OKAY) {
+                        counters.bytesRead.add(bytes);
+                    }
+                    return copied;
+                }));
     }
 
     private CompletableFuture<Short> write(BlkifRequest.Direct request, long offset, int bytes) {
         counters.writes.increment();
-        ByteBuffer buffer = buffers.take(bytes);
-        short copied = copy(request, buffer, true);
-        if (copied != RSP_OKAY) {
-            buffers.give(buffer);
-            return done(copied);
-        }
-        return status(() -> device.write(offset, buffer.duplicate()), "write").whenComplete((s, e) -> {
-            buffers.give(buffer);
-            if (s != null && s == RSP_OKAY) {
-                counters.bytesWritten.add(bytes);
+        return withBuffer(request, bytes, buffer -> {
+            // A request that waited for a buffer may find its frontend gone: no longer ours to read.
+            if (!guestReachable.getAsBoolean()) {
+                return done(RSP_ERROR);
             }
+            short copied = copy(request, buffer, true);
+            if (copied != RSP_OKAY) {
+                return done(copied);
+            }
+            return status(() -> device.write(offset, buffer.duplicate()), "write").thenApply(s -> {
+                if (s == RSP_OKAY) {
+                    counters.bytesWritten.add(bytes);
+                }
+                return s;
+            });
         });
+    }
+
+    /**
+     * Runs {@code io} on a buffer of {@code bytes} once one is free, and gives the buffer back when
+     * {@code io}'s future completes, whatever the outcome: the one place buffers are released.
+     */
+    private CompletableFuture<Short> withBuffer(BlkifRequest.Direct request, int bytes,
+            Function<ByteBuffer, CompletableFuture<Short>> io) {
+        CompletableFuture<RequestBuffers.Lease> taken;
+        try {
+            taken = buffers.take(bytes);
+        } catch (RuntimeException e) {
+            taken = CompletableFuture.failedFuture(e);
+        }
+        return taken.handle((lease, e) -> {
+            if (e != null) {
+                LOG.warn("{}: request {}: no buffer for its {} bytes: {}", name, Long.toUnsignedString(request.id()),
+                        bytes, e.toString());
+                counters.errors.increment();
+                return done(RSP_ERROR);
+            }
+            CompletableFuture<Short> result;
+            try {
+                result = io.apply(lease.buffer());
+            } catch (RuntimeException ex) {
+                result = CompletableFuture.failedFuture(ex);
+            }
+            return result.whenComplete((s, ex) -> lease.release());
+        }).thenCompose(f -> f);
     }
 
     /**

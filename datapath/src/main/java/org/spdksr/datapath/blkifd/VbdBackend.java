@@ -240,9 +240,9 @@ public final class VbdBackend implements AutoCloseable {
         // Requests are checked against exactly what is advertised (feature-discard included).
         boolean discard = discardOffered();
         geometry = new DeviceGeometry(sectors, readOnly, discard, false);
-        BufferPool buffers = new BufferPool(
+        RequestBuffers buffers = new RequestBuffers(device, new BufferPool(
                 Math.max(BlkifConstants.MAX_DIRECT_SEGMENTS, features.maxIndirectSegments()) * BlkifConstants.PAGE_SIZE,
-                BackRing.entries(wanted.abi(), wanted.ringPageOrder()));
+                BackRing.entries(wanted.abi(), wanted.ringPageOrder())));
         List<RingQueue> started = new ArrayList<>();
         try {
             for (int q = 0; q < wanted.queues().size(); q++) {
@@ -269,7 +269,7 @@ public final class VbdBackend implements AutoCloseable {
                 wanted.ringPageOrder(), wanted.abi().protocolName(), sectors, readOnly ? ", read-only" : "");
     }
 
-    private RingQueue openQueue(int index, FrontendConnection wanted, BufferPool buffers)
+    private RingQueue openQueue(int index, FrontendConnection wanted, RequestBuffers buffers)
             throws IOException, RingBrokenException {
         FrontendConnection.QueueKeys keys = wanted.queues().get(index);
         // Both sides must agree before grants are kept mapped (§5.4, §5.5).

@@ -1,6 +1,7 @@
 package org.spdksr.datapath.device;
 
 import java.nio.ByteBuffer;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -25,6 +26,14 @@ public interface BlockDevice extends AutoCloseable {
     int queueDepth();
 
     boolean supportsDiscard();
+
+    /**
+     * Buffers this device reads and writes without copying, if it has such (a vhost-user-blk
+     * device's shared region); empty when any direct buffer does as well as another.
+     */
+    default Optional<IoBuffers> ioBuffers() {
+        return Optional.empty();
+    }
 
     /** Reads {@code dst.remaining()} bytes at {@code offset} into {@code dst}. */
     CompletableFuture<Void> read(long offset, ByteBuffer dst);

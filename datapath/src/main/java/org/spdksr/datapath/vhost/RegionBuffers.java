@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Request buffers inside the shared region: handed to callers ({@link VhostBlockDevice#allocate})
@@ -20,6 +21,7 @@ final class RegionBuffers {
     private final RegionAllocator allocator;
     private final Map<Long, Integer> handedOut = new ConcurrentHashMap<>();
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private final LongAdder waits = new LongAdder();
 
     private record Waiter(int bytes, CompletableFuture<Long> offset) {
     }
@@ -51,6 +53,27 @@ final class RegionBuffers {
         return view(offset, bytes);
     }
 
+    /**
+     * A region-backed buffer of exactly {@code bytes}, now or once enough is freed, in turn with
+     * bounce allocations; release it with {@link #free}. Fails only when the device closes.
+     */
+    CompletableFuture<ByteBuffer> allocateWhenFree(int bytes) {
+        return allocateAsync(bytes).thenApply(offset -> {
+            handedOut.put(offset, bytes);
+            return view(offset, bytes);
+        });
+    }
+
+    /** Allocations that found the region full and waited for room. */
+    long waits() {
+        return waits.sum();
+    }
+
+    /** Bytes not allocated right now (waiters are served as soon as a run of this fits them). */
+    long freeBytes() {
+        return (long) allocator.freePages() * RegionAllocator.PAGE;
+    }
+
     /** Releases a buffer from {@link #allocate}; false if {@code buffer} is not a region buffer. */
     boolean free(ByteBuffer buffer) {
         if (!buffer.isDirect()) {
@@ -80,6 +103,7 @@ final class RegionBuffers {
             }
             Waiter w = new Waiter(bytes, new CompletableFuture<>());
             waiters.addLast(w);
+            waits.increment();
             return w.offset();
         }
     }

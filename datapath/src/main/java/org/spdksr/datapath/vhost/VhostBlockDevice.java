@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -15,6 +16,7 @@ import org.spdksr.datapath.device.BlockDevice;
 import org.spdksr.datapath.device.BlockDeviceException;
 import org.spdksr.datapath.device.BlockDeviceException.Reason;
 import org.spdksr.datapath.device.DeviceRange;
+import org.spdksr.datapath.device.IoBuffers;
 import org.spdksr.datapath.vhost.VhostHandshake.Negotiated;
 
 /**
@@ -23,9 +25,10 @@ import org.spdksr.datapath.vhost.VhostHandshake.Negotiated;
  * memory shared with the back end, so no kernel is on the I/O path.
  *
  * <ul>
- *   <li><b>One copy.</b> Buffers from {@link #allocate} lie in the shared region: {@link #read}
- *       and {@link #write} hand them to the back end in place. Any other buffer is copied
- *       through a region bounce buffer (waiting for room if the region is full).</li>
+ *   <li><b>One copy.</b> Buffers from {@link #allocate} and {@link #ioBuffers()} lie in the shared
+ *       region: {@link #read} and {@link #write} hand them to the back end in place. Any other
+ *       buffer is copied through a region bounce buffer (waiting for room if the region is full),
+ *       counted by {@link #bytesBounced()}.</li>
  *   <li><b>Queues.</b> Up to {@link VhostDeviceOptions#maxQueues()} virtqueues, as many as the
  *       back end offers; {@link #queue(int)} is a view bound to one of them (one per blkifd guest
  *       queue); the device itself spreads requests round-robin.</li>
@@ -67,6 +70,8 @@ public final class VhostBlockDevice implements BlockDevice {
     private final BackendLink link;
     private final List<BlkQueue> queues;
     private final RegionBuffers buffers;
+    private final RegionIoBuffers ioBuffers;
+    private final LongAdder bounced = new LongAdder();
     private final int blockSize;
     private final int maxTransfer;
     private final int rangeSegments;
@@ -85,6 +90,7 @@ public final class VhostBlockDevice implements BlockDevice {
         this.link = link;
         this.queues = List.copyOf(queues);
         this.buffers = buffers;
+        this.ioBuffers = new RegionIoBuffers(name, buffers);
         this.blockSize = g.blockSize();
         this.maxTransfer = g.maxTransfer();
         this.rangeSegments = g.rangeSegments();
@@ -219,6 +225,34 @@ public final class VhostBlockDevice implements BlockDevice {
     /** Bytes of the shared region available for request buffers. */
     public long bufferCapacityBytes() {
         return buffers.capacityBytes();
+    }
+
+    /** Bytes of the shared region's data part not handed out right now. */
+    public long freeBufferBytes() {
+        return buffers.freeBytes();
+    }
+
+    /**
+     * How many buffer allocations found the region full and waited for another request's buffer to
+     * come back. Steady growth under normal load means the region is too small: raise regionBytes.
+     */
+    public long bufferWaits() {
+        return buffers.waits();
+    }
+
+    /**
+     * Bytes of reads and writes that went through a bounce buffer (one extra copy each) because
+     * the caller's buffer was outside the shared region. Stays zero while every caller uses
+     * {@link #ioBuffers()} or {@link #allocate}.
+     */
+    public long bytesBounced() {
+        return bounced.sum();
+    }
+
+    /** The shared region's buffers, which {@link #read} and {@link #write} use without a copy. */
+    @Override
+    public Optional<IoBuffers> ioBuffers() {
+        return Optional.of(ioBuffers);
     }
 
     /**
@@ -416,6 +450,7 @@ public final class VhostBlockDevice implements BlockDevice {
     /** One request through a region bounce buffer: copy in before a write, out after a read. */
     private CompletableFuture<Void> bounced(int type, long sector, ByteBuffer buf, int at, int len, int queue) {
         int start = buf.position() + at;
+        bounced.add(len);
         return buffers.allocateAsync(len).thenCompose(off -> {
             ByteBuffer bounce = buffers.view(off, len);
             if (type == BlkRequest.T_OUT) {
@@ -620,6 +655,11 @@ public final class VhostBlockDevice implements BlockDevice {
         @Override
         public boolean supportsDiscard() {
             return VhostBlockDevice.this.supportsDiscard();
+        }
+
+        @Override
+        public Optional<IoBuffers> ioBuffers() {
+            return VhostBlockDevice.this.ioBuffers();
         }
 
         @Override

@@ -14,9 +14,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * A qemu-storage-daemon (Debian package qemu-system-common) exporting a raw image file as a
  * vhost-user-blk server: the real back end the tests run against. Started and killed by its own
- * process handle only.
+ * process handle only. Public for the blkifd tests that put a guest ring in front of it.
  */
-final class StorageDaemon implements AutoCloseable {
+public final class StorageDaemon implements AutoCloseable {
     static final String BINARY = "qemu-storage-daemon";
 
     private final Path image;
@@ -35,13 +35,13 @@ final class StorageDaemon implements AutoCloseable {
     }
 
     /** Skips the calling test, with the reason, when the daemon is not installed. */
-    static void requireInstalled() {
+    public static void requireInstalled() {
         boolean found = Arrays.stream(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
                 .anyMatch(d -> Files.isExecutable(Path.of(d, BINARY)));
         assumeTrue(found, "skipped: " + BINARY + " is not installed (apt-get install qemu-system-common)");
     }
 
-    static StorageDaemon start(Path image, Path socket, boolean writable, int queues) throws IOException, InterruptedException {
+    public static StorageDaemon start(Path image, Path socket, boolean writable, int queues) throws IOException, InterruptedException {
         StorageDaemon d = new StorageDaemon(image, socket, writable, queues, socket.resolveSibling(socket.getFileName() + ".log"));
         d.launch();
         return d;
@@ -75,10 +75,18 @@ final class StorageDaemon implements AutoCloseable {
     }
 
     /** SIGSTOP: the daemon stops serving, so requests sent now stay in flight until it is killed. */
-    void freeze() throws IOException, InterruptedException {
+    public void freeze() throws IOException, InterruptedException {
         Process p = new ProcessBuilder("kill", "-STOP", Long.toString(process.pid())).inheritIO().start();
         if (p.waitFor() != 0) {
             throw new IOException("kill -STOP " + process.pid() + " failed");
+        }
+    }
+
+    /** SIGCONT: a frozen daemon serves again, and completes what it held. */
+    public void thaw() throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("kill", "-CONT", Long.toString(process.pid())).inheritIO().start();
+        if (p.waitFor() != 0) {
+            throw new IOException("kill -CONT " + process.pid() + " failed");
         }
     }
 
@@ -88,11 +96,11 @@ final class StorageDaemon implements AutoCloseable {
         process.waitFor(30, TimeUnit.SECONDS);
     }
 
-    Path socket() {
+    public Path socket() {
         return socket;
     }
 
-    String log() throws IOException {
+    public String log() throws IOException {
         return Files.exists(log) ? Files.readString(log) : "";
     }
 

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.spdksr.datapath.device.BlockDevice;
 import org.spdksr.datapath.device.BlockDeviceException;
 import org.spdksr.datapath.device.BlockDeviceException.Reason;
+import org.spdksr.datapath.device.IoBuffers;
 
 /**
  * {@link VhostBlockDevice} against a real vhost-user-blk back end, qemu-storage-daemon, serving
@@ -406,6 +407,64 @@ class VhostBlockDeviceTest {
             await(w);
         }
         assertSame(readDevice(dev, 0, data.length), data, "device bytes after the backlog drained");
+    }
+
+    @Test
+    void ioBuffersAreUsedInPlaceAndOnlyOtherBuffersAreBounced() throws Exception {
+        VhostBlockDevice dev = open(options());
+        IoBuffers region = dev.ioBuffers().orElseThrow();
+        assertThat(dev.queue(1).ioBuffers()).as("a queue view offers the same region").containsSame(region);
+        byte[] data = pattern(1 << 20, 37);
+        ByteBuffer b = await(region.take(data.length));
+        assertThat(b.position()).isZero();
+        assertThat(b.limit()).isEqualTo(data.length);
+        assertThat(dev.isRegionBuffer(b)).isTrue();
+        b.duplicate().put(data);
+        await(dev.queue(1).write(4096, b));
+        b.duplicate().put(new byte[data.length]);
+        await(dev.read(4096, b));
+        byte[] got = new byte[data.length];
+        b.duplicate().get(got);
+        assertSame(got, data, "read back into the region buffer");
+        region.give(b);
+        assertThat(dev.bytesBounced()).as("bytes bounced for region buffers").isZero();
+
+        await(dev.write(0, ByteBuffer.wrap(data, 0, 8192)));
+        await(dev.read(0, ByteBuffer.allocate(4096)));
+        assertThat(dev.bytesBounced()).as("bytes bounced for heap buffers").isEqualTo(8192 + 4096);
+        assertThat(dev.freeBufferBytes()).isEqualTo(dev.bufferCapacityBytes());
+        assertThatThrownBy(() -> region.give(ByteBuffer.allocateDirect(4096)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not in its shared region");
+        assertThat(region.take(region.maxBytes() + 1)).isCompletedExceptionally();
+    }
+
+    @Test
+    void ioBuffersWaitForRoomWhenTheRegionIsFullAndFailWhenTheDeviceCloses() throws Exception {
+        VhostBlockDevice dev = open(options().withRegionBytes(8 << 20));
+        IoBuffers region = dev.ioBuffers().orElseThrow();
+        int size = region.maxBytes();
+        List<ByteBuffer> held = new ArrayList<>();
+        while (dev.freeBufferBytes() >= size) {
+            held.add(await(region.take(size)));
+        }
+        CompletableFuture<ByteBuffer> waiting = region.take(size);
+        CompletableFuture<ByteBuffer> behind = region.take(size);
+        assertThat(waiting).as("a take while the region is full waits").isNotDone();
+        assertThat(dev.bufferWaits()).isEqualTo(2);
+        region.give(held.remove(0));
+        held.add(await(waiting));
+        assertThat(behind).as("the second waiter needs a second buffer back").isNotDone();
+        held.forEach(region::give);
+        region.give(await(behind));
+        assertThat(dev.freeBufferBytes()).isEqualTo(dev.bufferCapacityBytes());
+
+        held.clear();
+        while (dev.freeBufferBytes() >= size) {
+            held.add(await(region.take(size)));
+        }
+        CompletableFuture<ByteBuffer> orphan = region.take(size);
+        dev.close();
+        assertThatThrownBy(() -> orphan.get(WAIT, TimeUnit.SECONDS)).hasCauseInstanceOf(BlockDeviceException.class);
     }
 
     @Test
