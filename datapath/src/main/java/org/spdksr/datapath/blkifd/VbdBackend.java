@@ -283,9 +283,10 @@ public final class VbdBackend implements AutoCloseable {
             BackRing ring = new BackRing(pages.buffer(), wanted.abi(), wanted.ringPageOrder());
             localPort = pump.events().bindInterdomain(frontendDomid, keys.eventChannel());
             String queueName = name + " q" + index;
+            BlockDevice ringDevice = device.forRing(index);
             RingQueue queue = new RingQueue(queueName, frontendDomid, ring, pages, pump.events(), localPort, grants,
                     new RequestDecoder(wanted.abi(), features.maxIndirectSegments()), new RequestValidator(() -> geometry),
-                    reachable -> new RequestIo(queueName, frontendDomid, grants, device, buffers, counters, reachable,
+                    reachable -> new RequestIo(queueName, frontendDomid, grants, ringDevice, buffers, counters, reachable,
                             persistent),
                     counters, reason -> onQueueBroken(queueName, reason), persistent);
             pump.listen(localPort, queue::wake);

@@ -28,6 +28,17 @@ public interface BlockDevice extends AutoCloseable {
     boolean supportsDiscard();
 
     /**
+     * What guest ring {@code ring} (counted from 0) should send its requests to. A device with
+     * several hardware queues gives each ring one of its own, shared round the queues when the
+     * guest has more rings than the device has queues (a vhost-user-blk device: one virtqueue per
+     * blkifd queue, issue 7); other devices serve every ring themselves. Closing the view must not
+     * close the device.
+     */
+    default BlockDevice forRing(int ring) {
+        return this;
+    }
+
+    /**
      * Buffers this device reads and writes without copying, if it has such (a vhost-user-blk
      * device's shared region); empty when any direct buffer does as well as another.
      */

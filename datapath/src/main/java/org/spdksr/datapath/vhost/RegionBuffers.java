@@ -64,6 +64,15 @@ final class RegionBuffers {
         });
     }
 
+    /** Bytes of buffers handed out and not freed yet. */
+    long lentBytes() {
+        long sum = 0;
+        for (int bytes : handedOut.values()) {
+            sum += bytes;
+        }
+        return sum;
+    }
+
     /** Allocations that found the region full and waited for room. */
     long waits() {
         return waits.sum();

@@ -56,6 +56,7 @@ import org.spdksr.datapath.vhost.VhostHandshake.Negotiated;
  * the future completes. Futures fail with {@link BlockDeviceException}.
  */
 public final class VhostBlockDevice implements BlockDevice {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(VhostBlockDevice.class);
     private static final int SECTOR = 512;
     /** Cap on one request's data: bounds a bounce buffer and a request's share of the region. */
     private static final int MAX_TRANSFER = 1 << 20;
@@ -304,6 +305,12 @@ public final class VhostBlockDevice implements BlockDevice {
 
     public boolean supportsWriteZeroes() {
         return !readOnly && link.negotiated().has(VirtioFeatures.BLK_F_WRITE_ZEROES);
+    }
+
+    /** Virtqueue {@code ring mod queues}: each blkifd ring keeps its own virtqueue while there are enough. */
+    @Override
+    public BlockDevice forRing(int ring) {
+        return queue(Math.floorMod(ring, queues.size()));
     }
 
     /** A view that sends every request to virtqueue {@code index}; closing the view does nothing. */
@@ -620,7 +627,16 @@ public final class VhostBlockDevice implements BlockDevice {
             q.failWaiting(cause);
             q.close();
         }
-        region.close();
+        long lent = buffers.lentBytes();
+        if (lent > 0) {
+            // A holder of a region buffer (a blkifd request that outlived the ring's drain) may
+            // still copy into it; unmapping would turn that copy into a crash of the whole
+            // process. The mapping is left to the process's exit instead.
+            LOG.warn("{}: {} bytes of the shared region are still lent out at close; leaving the region mapped",
+                    name, lent);
+        } else {
+            region.close();
+        }
         link.releaseBackend();
     }
 

@@ -146,7 +146,8 @@ class VhostBlockDeviceTest {
         VhostBlockDevice dev = open(options());
         byte[] model = new byte[SIZE];
         Random rnd = new Random(42);
-        List<BlockDevice> targets = List.of(dev, dev.queue(0), dev.queue(1));
+        // forRing wraps: with 2 virtqueues, rings 2 and 3 share queues 0 and 1.
+        List<BlockDevice> targets = List.of(dev, dev.queue(0), dev.queue(1), dev.forRing(2), dev.forRing(3));
         long before = dev.requestsSubmitted();
         for (int round = 0; round < 40; round++) {
             List<long[]> ranges = new ArrayList<>();
