@@ -67,9 +67,14 @@ final class SystemdBlkifd {
         return List.of(systemctl.toString(), verb, unitName(domain));
     }
 
-    /** {@code systemctl start}; the unit's process then starts blkifd, which opens its control socket. */
+    /**
+     * {@code systemctl stop}, then {@code start}; the unit's process then starts blkifd, which opens
+     * its control socket. The caller found no blkifd answering: a unit still active then holds one
+     * that hangs (before it wrote its pid file, say), and a start alone would be a no-op.
+     */
     StartedBlkifd start(String domain) throws IOException {
         String unit = unitName(domain);
+        stop(domain);
         Result r = run(command("start", domain));
         if (r.exit() != 0) {
             throw new IOException("systemctl start " + unit + " (blkifd for domain '" + domain + "') failed with status "
