@@ -4,7 +4,8 @@
 #   usr/libexec/spdk-sr/spdk-sr-blkifd                  blkifd, started by Datapath.attach
 #   usr/sbin/spdk-sr                                     the operator command (spdk-sr status)
 #   usr/share/spdk-sr/lib/*.jar                          the application and its libraries
-#   usr/share/spdk-sr/classpath                          their order on the class path (the launcher's)
+#   usr/share/spdk-sr/classpath                          their order on the class path (the launchers')
+#   usr/share/spdk-sr/launcher.sh                        what the three launchers share (sourced, 0644)
 #   usr/libexec/xapi-storage-script/volume/org.xen.xapi.storage.spdk/<Method>   symlinks to the shim
 #   usr/libexec/xapi-storage-script/datapath/spdk-sr/<Method>                   symlinks to the shim
 #   usr/lib/systemd/system/spdk-sr-tgt.service           spdk_tgt with the saved configuration
@@ -29,6 +30,7 @@ install -m 0755 "$here/src/main/sh/spdk-sr-smapi" "$root/usr/libexec/spdk-sr/spd
 install -m 0755 "$here/src/main/sh/spdk-sr-blkifd" "$root/usr/libexec/spdk-sr/spdk-sr-blkifd"
 install -d "$root/usr/sbin"
 install -m 0755 "$here/src/main/sh/spdk-sr" "$root/usr/sbin/spdk-sr"
+install -m 0644 "$here/src/main/sh/launcher.sh" "$root/usr/share/spdk-sr/launcher.sh"
 install -m 0644 "$app_jar" "$lib_dir"/*.jar "$root/usr/share/spdk-sr/lib/"
 # A fixed class-path order, independent of the directory's and of the locale: an AOT cache is
 # only used with the class path it was made with (xcp-ng-host.md §2.2).

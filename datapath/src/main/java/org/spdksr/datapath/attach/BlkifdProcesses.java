@@ -1,14 +1,10 @@
 package org.spdksr.datapath.attach;
 
-import java.io.File;
 import java.io.IOException;
-import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -22,7 +18,8 @@ import org.spdksr.datapath.blkifd.daemon.RunDirectory;
  * Finds, starts and stops the blkifd of a domain. Callers hold the domain lock, so one command at
  * a time decides whether a blkifd runs. A blkifd that left its pid file and socket behind when it
  * died (SIGKILL, OOM) is detected by its socket not answering; the leftovers are removed and a new
- * one started, which recovers the disks from {@code state.json}.
+ * one started, which recovers the disks from {@code state.json}. How it is started (systemd or a
+ * detached child) is {@link BlkifdLaunch}'s choice; what decides "running" is always the socket.
  */
 public final class BlkifdProcesses {
     private static final Logger LOG = LoggerFactory.getLogger(BlkifdProcesses.class);
@@ -55,7 +52,10 @@ public final class BlkifdProcesses {
         }
     }
 
-    /** Returns the running blkifd of the domain, starting one (detached) if none answers. */
+    /**
+     * Returns the running blkifd of the domain, starting one if none answers: through systemd or
+     * as a detached child, as {@link BlkifdLaunch} decides.
+     */
     public ControlClient ensureRunning(String domain) throws IOException {
         Optional<ControlClient> live = running(domain);
         if (live.isPresent()) {
@@ -63,24 +63,17 @@ public final class BlkifdProcesses {
         }
         cleanUpDead(domain);
         Files.createDirectories(run.domainDir(domain));
-        List<String> command = new ArrayList<>(command());
-        command.addAll(List.of("--domain", domain, "--run-dir", run.root().toString()));
-        ProcessBuilder pb = new ProcessBuilder(command);
-        pb.environment().clear();
-        pb.environment().putAll(env);
-        File log = run.logFile(domain).toFile();
-        // Nothing may hold the command's stdout: xapi-storage-script reads it to EOF (§3.1).
-        pb.redirectInput(new File("/dev/null"));
-        pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log));
-        pb.redirectError(ProcessBuilder.Redirect.appendTo(log));
-        Process p = pb.start();
-        LOG.info("blkifd[{}]: started as pid {}", domain, p.pid());
+        BlkifdLaunch.Host host = BlkifdLaunch.Host.probe(env);
+        BlkifdLaunch launch = BlkifdLaunch.choose(env, run, host);
+        StartedBlkifd started = launch == BlkifdLaunch.SYSTEMD
+                ? new SystemdBlkifd(host.systemctl().orElseThrow()).start(domain)
+                : new DirectBlkifd(run, env).start(domain);
         long deadline = System.nanoTime() + START.toNanos();
         ControlClient client = new ControlClient(run.controlSocket(domain));
         while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                throw new IOException("blkifd for domain '" + domain + "' exited with status " + p.exitValue()
-                        + " at start: " + tail(run.logFile(domain)));
+            Optional<String> ended = started.ended();
+            if (ended.isPresent()) {
+                throw new IOException("blkifd for domain '" + domain + "' " + ended.get());
             }
             if (Files.exists(run.controlSocket(domain))) {
                 try {
@@ -92,9 +85,9 @@ public final class BlkifdProcesses {
             }
             sleep(50);
         }
-        p.destroyForcibly();
+        started.abandon();
         throw new IOException("blkifd for domain '" + domain + "' did not open its control socket within "
-                + START.toSeconds() + " s; see " + run.logFile(domain));
+                + START.toSeconds() + " s; see " + started.whereToLook());
     }
 
     /** Stops the domain's blkifd (it flushes and closes every disk) and removes its runtime files. */
@@ -127,6 +120,23 @@ public final class BlkifdProcesses {
             }
         });
         cleanUpDead(domain);
+        stopUnit(domain);
+    }
+
+    /**
+     * With systemd, also stops the domain's unit, so that none is left active or activating (a
+     * blkifd that exited after the shutdown request leaves it inactive already). Never throws:
+     * Datapath.detach should never fail (smapiv3.md §4.6).
+     */
+    private void stopUnit(String domain) {
+        BlkifdLaunch.Host host = BlkifdLaunch.Host.probe(env);
+        try {
+            if (BlkifdLaunch.choose(env, run, host) == BlkifdLaunch.SYSTEMD) {
+                new SystemdBlkifd(host.systemctl().orElseThrow()).stop(domain);
+            }
+        } catch (IOException e) {
+            LOG.warn("blkifd[{}]: {}", domain, e.getMessage());
+        }
     }
 
     /** The blkifd process named by the pid file, if it is alive and is a blkifd (pids are reused). */
@@ -163,53 +173,6 @@ public final class BlkifdProcesses {
             }
         } catch (IOException e) {
             LOG.warn("blkifd[{}]: cannot remove stale runtime files: {}", domain, e.toString());
-        }
-    }
-
-    private List<String> command() {
-        List<String> prefix = new ArrayList<>();
-        // A session of its own: the command's process group may be signalled when it ends.
-        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
-            prefix.add("/usr/bin/setsid");
-        }
-        String configured = env.get(COMMAND_ENV);
-        if (configured != null && !configured.isBlank()) {
-            prefix.add(configured);
-            return prefix;
-        }
-        Optional<Path> launcher = stagedLauncher();
-        if (launcher.isPresent()) {
-            prefix.add(launcher.get().toString());
-            return prefix;
-        }
-        // Not installed (unit tests): the same JVM and class path.
-        prefix.add(ProcessHandle.current().info().command().orElse("java"));
-        prefix.addAll(List.of("-Xss512k", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-                BlkifdMain.class.getName()));
-        return prefix;
-    }
-
-    /** {@code <root>/usr/libexec/spdk-sr/spdk-sr-blkifd} beside {@code <root>/usr/share/spdk-sr/lib/<jar>}. */
-    private static Optional<Path> stagedLauncher() {
-        try {
-            Path jar = Path.of(BlkifdMain.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            Path lib = jar.getParent();
-            if (lib == null || !lib.endsWith(Path.of("usr/share/spdk-sr/lib"))) {
-                return Optional.empty();
-            }
-            Path launcher = lib.getParent().getParent().getParent().resolve("libexec/spdk-sr/spdk-sr-blkifd");
-            return Files.isExecutable(launcher) ? Optional.of(launcher) : Optional.empty();
-        } catch (URISyntaxException | RuntimeException e) {
-            return Optional.empty();
-        }
-    }
-
-    private static String tail(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
-        } catch (IOException e) {
-            return "(no log at " + log + ")";
         }
     }
 

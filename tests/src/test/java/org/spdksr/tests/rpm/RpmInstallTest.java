@@ -87,6 +87,10 @@ class RpmInstallTest {
         expect("usr/libexec/spdk-sr/spdk-sr-blkifd", Kind.FILE, "rwxr-xr-x");
         expect("usr/sbin/spdk-sr", Kind.FILE, "rwxr-xr-x");
         expect("usr/share/spdk-sr/classpath", Kind.FILE, "rw-r--r--");
+        // Sourced by the launchers, not a command.
+        expect("usr/share/spdk-sr/launcher.sh", Kind.FILE, "rw-r--r--");
+        expect("usr/share/spdk-sr", Kind.DIR, "rwxr-xr-x");
+        expect("usr/libexec/spdk-sr", Kind.DIR, "rwxr-xr-x");
         expect("usr/share/spdk-sr/lib", Kind.DIR, "rwxr-xr-x");
         expect("usr/lib/spdk-sr/runtime/bin/java", Kind.FILE, "rwxr-xr-x");
         expect("usr/lib/spdk-sr/runtime/lib/server/libjvm.so", Kind.FILE, "rwxr-xr-x");
@@ -109,9 +113,12 @@ class RpmInstallTest {
         for (String jar : classpath) {
             expect("usr/share/spdk-sr/lib/" + jar, Kind.FILE, "rw-r--r--");
         }
-        // The blkifd unit runs in vm.slice, as a template, with the launcher the datapath will ship.
+        // The blkifd unit runs in vm.slice, as a template, with the installed launcher and the
+        // arguments the datapath's unit-file test (BlkifdUnitFileTest) parses.
         String blkifd = Files.readString(root.resolve("usr/lib/systemd/system/spdk-sr-blkifd@.service"));
-        assertThat(blkifd).contains("\nSlice=vm.slice\n", "\nExecStart=/usr/libexec/spdk-sr/spdk-sr-blkifd %i\n");
+        assertThat(blkifd).contains("\nSlice=vm.slice\n",
+                "\nExecStart=/usr/libexec/spdk-sr/spdk-sr-blkifd --instance %I --run-dir /run/spdk-sr/blkifd\n");
+        assertThat(blkifd).isEqualTo(Files.readString(top.resolve("packaging/systemd/spdk-sr-blkifd@.service")));
     }
 
     @Test
@@ -240,6 +247,46 @@ class RpmInstallTest {
         Run env = run(List.of(root.resolve(VOLUME).resolve("Plugin.Query").toString(), "--json"),
                 Map.of("SPDK_SR_CONF", conf.toString(), "SPDK_SR_JAVA_OPTS", ""), "{\"dbg\":\"t\"}", root);
         assertThat(env.exit()).as(env.err()).isZero();
+    }
+
+    @Test
+    void blkifdAndTheStatusCommandRunOnTheBundledRuntimeWithItsCacheAndNativeLibraries() throws Exception {
+        // AOTMode=on: the JVM refuses to start if it cannot use the cache, which was trained through
+        // spdk-sr-smapi (C1 only) while blkifd keeps its JIT and has its own heap limits.
+        Map<String, String> env = Map.of("SPDK_SR_JAVA_OPTS", "-XX:AOTMode=on",
+                "SPDK_SR_BLKIFD_JAVA_OPTS", "-XshowSettings:properties");
+        Run help = run(List.of(root.resolve("usr/libexec/spdk-sr/spdk-sr-blkifd").toString(), "--help"), env, "", root);
+        assertThat(help.exit()).as(help.err()).isZero();
+        assertThat(help.out()).contains("usage: spdk-sr-blkifd --domain <domain> --run-dir", "--instance");
+        Path lib = root.resolve("usr/lib/spdk-sr");
+        assertThat(help.err()).contains("java.home = " + lib.resolve("runtime"),
+                "jna.boot.library.path = " + lib.resolve("native"), "jna.nounpack = true");
+        assertThat(help.err()).as("the installed spdk-sr.conf parses cleanly").doesNotContain("ignoring");
+
+        Path runDir = Files.createDirectories(scratch.resolve("no-blkifd"));
+        Run status = run(List.of(root.resolve("usr/sbin/spdk-sr").toString(), "status", "--run-dir", runDir.toString()),
+                Map.of("SPDK_SR_JAVA_OPTS", "-XX:AOTMode=on"), "", root);
+        assertThat(status.exit()).as(status.err()).isZero();
+        assertThat(status.out()).contains("no blkifd is running");
+    }
+
+    @Test
+    void blkifdAndTheStatusCommandReadTheConfigurationFile() throws Exception {
+        Path conf = scratch.resolve("blkifd.conf");
+        Files.writeString(conf, "SPDK_SR_JAVA_OPTS=\"-Dspdksr.from.conf=all\"\n"
+                + "SPDK_SR_BLKIFD_JAVA_OPTS=\"-XX:+NoSuchBlkifdFlagFromTheConf\"\n"
+                + "SPDK_SR_BLKIFD_LAUNCH=\"direct\"\n");
+        Run blkifd = run(List.of(root.resolve("usr/libexec/spdk-sr/spdk-sr-blkifd").toString(), "--help"),
+                Map.of("SPDK_SR_CONF", conf.toString()), "", root);
+        assertThat(blkifd.exit()).isNotZero();
+        assertThat(blkifd.err()).contains("NoSuchBlkifdFlagFromTheConf").doesNotContain("ignoring");
+        // SPDK_SR_BLKIFD_JAVA_OPTS is blkifd's alone; SPDK_SR_JAVA_OPTS reaches the status command too.
+        Run status = run(List.of(root.resolve("usr/sbin/spdk-sr").toString(), "status", "--run-dir",
+                Files.createDirectories(scratch.resolve("conf-run")).toString()),
+                Map.of("SPDK_SR_CONF", conf.toString(), "JDK_JAVA_OPTIONS",
+                        "-XshowSettings:properties"), "", root);
+        assertThat(status.exit()).as(status.err()).isZero();
+        assertThat(status.err()).contains("spdksr.from.conf = all");
     }
 
     @Test

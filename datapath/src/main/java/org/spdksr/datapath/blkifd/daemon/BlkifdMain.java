@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,7 +16,7 @@ import org.spdksr.datapath.xen.XenAccessConfig;
 import org.spdksr.datapath.xen.XenAccessFactory;
 
 /**
- * The blkifd process of one domain: {@code BlkifdMain --domain <domain> --run-dir <root>}.
+ * The blkifd process of one domain: {@code BlkifdMain --domain <domain> --run-dir <root>} ({@link BlkifdArgs}).
  * Started detached by the first {@code Datapath.attach} of the domain, stopped by the control
  * socket's {@code shutdown} after the last {@code Datapath.detach} (ARCHITECTURE.md §1). A guest
  * domain (a domid above 0) gets the Xen services from {@code SPDKSR_XEN_MODE}; dom0 attachments
@@ -36,25 +38,20 @@ public final class BlkifdMain {
     }
 
     public static void main(String[] args) throws Exception {
-        String domain = null;
-        Path root = null;
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            switch (args[i]) {
-                case "--domain" -> domain = args[i + 1];
-                case "--run-dir" -> root = Path.of(args[i + 1]);
-                default -> usage("unknown option " + args[i]);
-            }
+        Optional<BlkifdArgs> parsed;
+        try {
+            parsed = BlkifdArgs.parse(List.of(args));
+        } catch (IllegalArgumentException e) {
+            System.err.println("blkifd: " + e.getMessage());
+            System.err.println(BlkifdArgs.USAGE);
+            System.exit(2);
+            return;
         }
-        if (domain == null || root == null || args.length % 2 != 0) {
-            usage("--domain and --run-dir are required");
+        if (parsed.isEmpty()) {
+            System.out.println(BlkifdArgs.USAGE);
+            return;
         }
-        System.exit(run(domain, new RunDirectory(root)));
-    }
-
-    private static void usage(String why) {
-        System.err.println("blkifd: " + why);
-        System.err.println("usage: spdk-sr-blkifd --domain <domain> --run-dir <run directory root>");
-        System.exit(2);
+        System.exit(run(parsed.get().domain(), new RunDirectory(parsed.get().runDir())));
     }
 
     static int run(String domain, RunDirectory run) throws IOException, InterruptedException {

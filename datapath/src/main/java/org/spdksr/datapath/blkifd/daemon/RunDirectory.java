@@ -45,6 +45,29 @@ public record RunDirectory(Path root) {
         return "_" + HexFormat.of().formatHex(domain.getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * The domain whose directory name {@code name} is: the inverse of {@link #domainDirName}, for
+     * the spdk-sr-blkifd@ unit, whose instance name is a domain's directory name because a domain
+     * can be "" and an instance cannot.
+     *
+     * @throws IllegalArgumentException if {@link #domainDirName} makes no such name
+     */
+    public static String domainOfDirName(String name) {
+        String domain = name;
+        if (name.startsWith("_")) {
+            try {
+                domain = new String(HexFormat.of().parseHex(name.substring(1)), StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                domain = null;
+            }
+        }
+        if (domain == null || !domainDirName(domain).equals(name)) {
+            throw new IllegalArgumentException("'" + name + "' is not the directory name of a domain: a domain's "
+                    + "name as it is, or '_' and its UTF-8 bytes in hex");
+        }
+        return domain;
+    }
+
     public Path domainDir(String domain) {
         return root.resolve(domainDirName(domain));
     }
