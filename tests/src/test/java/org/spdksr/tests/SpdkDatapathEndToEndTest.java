@@ -108,6 +108,11 @@ class SpdkDatapathEndToEndTest {
         }
     }
 
+    private static void writeAndFlush(SimBlkfront front, long sector, byte[] data) throws Exception {
+        assertThat(front.write(sector, data).get(30, TimeUnit.SECONDS).ok()).isTrue();
+        assertThat(front.flush().get(30, TimeUnit.SECONDS).ok()).isTrue();
+    }
+
     private static byte[] filled(int bytes, int value) {
         byte[] b = new byte[bytes];
         Arrays.fill(b, (byte) value);
@@ -135,8 +140,7 @@ class SpdkDatapathEndToEndTest {
 
         SimBlkfront front = xvda.front();
         byte[] marker = filled(1 << 20, 0x6b);
-        assertThat(front.write(0, marker).get(30, TimeUnit.SECONDS).ok()).isTrue();
-        assertThat(front.flush().get(30, TimeUnit.SECONDS).ok()).isTrue();
+        writeAndFlush(front, 0, marker);
         assertThat(front.read(0, 1 << 20).get(30, TimeUnit.SECONDS).data()).isEqualTo(marker);
         long before = allocatedClusters(v.key());
         assertThat(before).as("the guest's writes allocated clusters of the thin lvol").isPositive();
@@ -159,10 +163,11 @@ class SpdkDatapathEndToEndTest {
         String uri = lab.xapi.datapathUri(sr.sr(), v.key());
         DatapathLab.StartedDisk writer = lab.startDisk(lab.guest(31), uri, "xvda", FrontOptions.defaults());
         byte[] pattern = filled(64 << 10, 0x3c);
-        assertThat(writer.front().write(2048, pattern).get(30, TimeUnit.SECONDS).ok()).isTrue();
-        assertThat(writer.front().flush().get(30, TimeUnit.SECONDS).ok()).isTrue();
+        writeAndFlush(writer.front(), 2048, pattern);
         Xapi.Snapshot snap = lab.xapi.vdiSnapshot(sr.sr(), v.key());
         String snapUri = lab.xapi.datapathUri(sr.sr(), snap.key());
+        // The writer's volume moves on; the snapshot keeps what it held when it was taken.
+        writeAndFlush(writer.front(), 2048, filled(4096, 0x77));
 
         for (int domid : new int[] {32, 33}) {
             SimGuest reader = lab.guest(domid);
@@ -180,8 +185,7 @@ class SpdkDatapathEndToEndTest {
         List<VhostController> all = controllers();
         assertThat(all).hasSize(3);
         assertThat(all.stream().filter(VhostController::readOnly)).hasSize(2);
-        // The writer's volume moved on: its later writes are not in the snapshot.
-        assertThat(writer.front().write(2048, filled(4096, 0x77)).get(30, TimeUnit.SECONDS).ok()).isTrue();
+        assertThat(writer.front().read(2048, 4096).get(30, TimeUnit.SECONDS).data()).isEqualTo(filled(4096, 0x77));
         lab.stopDisk(writer, "31");
     }
 
@@ -191,8 +195,7 @@ class SpdkDatapathEndToEndTest {
         String uri = lab.xapi.datapathUri(sr.sr(), v.key());
         DatapathLab.StartedDisk xvda = lab.startDisk(lab.guest(41), uri, "xvda", FrontOptions.defaults());
         byte[] before = filled(256 << 10, 0x41);
-        assertThat(xvda.front().write(0, before).get(30, TimeUnit.SECONDS).ok()).isTrue();
-        assertThat(xvda.front().flush().get(30, TimeUnit.SECONDS).ok()).isTrue();
+        writeAndFlush(xvda.front(), 0, before);
 
         CompletableFuture<LoadReport> load = CompletableFuture.supplyAsync(
                 () -> run(new LoadGenerator(xvda.front(), new LoadSpec(4, 4000, Duration.ofMinutes(2), SECTORS / 2,

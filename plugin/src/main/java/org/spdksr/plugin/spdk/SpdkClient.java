@@ -64,9 +64,14 @@ public final class SpdkClient implements AutoCloseable {
 
     /** The bdev with this name or alias; empty if there is none (-19, §6). */
     public Optional<Bdev> bdev(String nameOrAlias) throws SpdkRpcException {
+        return first("bdev_get_bdevs", mapper.createObjectNode().put("name", nameOrAlias)).map(SpdkClient::bdevOf);
+    }
+
+    /** The first element of a lookup's list; empty when the list is empty or the object is unknown (-19, §6). */
+    private Optional<JsonNode> first(String method, ObjectNode params) throws SpdkRpcException {
         try {
-            JsonNode r = transport.call("bdev_get_bdevs", mapper.createObjectNode().put("name", nameOrAlias));
-            return r.size() == 0 ? Optional.empty() : Optional.of(bdevOf(r.get(0)));
+            JsonNode r = transport.call(method, params);
+            return r.size() == 0 ? Optional.empty() : Optional.of(r.get(0));
         } catch (SpdkRpcException e) {
             if (e.kind() == SpdkErrorKind.NOT_FOUND) {
                 return Optional.empty();
@@ -237,15 +242,8 @@ public final class SpdkClient implements AutoCloseable {
 
     /** The controller of that name; empty if there is none. */
     public Optional<VhostController> vhostController(String name) throws SpdkRpcException {
-        try {
-            JsonNode r = transport.call("vhost_get_controllers", mapper.createObjectNode().put("name", name));
-            return r.size() == 0 ? Optional.empty() : Optional.of(vhostControllerOf(r.get(0)));
-        } catch (SpdkRpcException e) {
-            if (e.kind() == SpdkErrorKind.NOT_FOUND) {
-                return Optional.empty();
-            }
-            throw e;
-        }
+        return first("vhost_get_controllers", mapper.createObjectNode().put("name", name))
+                .map(SpdkClient::vhostControllerOf);
     }
 
     public List<VhostController> vhostControllers() throws SpdkRpcException {
