@@ -61,8 +61,12 @@ class SpdkDatapathEndToEndTest {
         vhostDir = Files.createDirectories(base.resolve("vhost"));
         state = base.resolve("state");
         spdk = SpdkSimulator.start(socket, null, vhostDir);
-        // qemu-storage-daemon maps any memfd; spdk_tgt would want hugepages (the production default).
-        lab = new DatapathLab(base, Map.of("SPDK_SR_STATE_DIR", state.toString(), "SPDK_SR_VHOST_MEMORY", "plain"));
+        // Hugepages, as spdk_tgt wants them (the production default), when this machine has enough
+        // free for three 16 MiB regions; qemu-storage-daemon maps plain memory as well.
+        String memory = freeHugePages() >= 24 ? "hugetlb" : "plain";
+        System.out.println("MEASURE vhost shared memory in this run: " + memory);
+        lab = new DatapathLab(base, Map.of("SPDK_SR_STATE_DIR", state.toString(), "SPDK_SR_VHOST_MEMORY", memory,
+                "SPDK_SR_VHOST_REGION_MIB", "16"));
         Path device = base.resolve("nvme.img");
         try (RandomAccessFile f = new RandomAccessFile(device.toFile(), "rw")) {
             f.setLength(1L << 30);
@@ -79,6 +83,15 @@ class SpdkDatapathEndToEndTest {
         if (spdk != null) {
             spdk.close();
         }
+    }
+
+    private static long freeHugePages() throws java.io.IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+            if (line.startsWith("HugePages_Free:")) {
+                return Long.parseLong(line.replaceAll("\\D", ""));
+            }
+        }
+        return 0;
     }
 
     private SpdkClient client() {
