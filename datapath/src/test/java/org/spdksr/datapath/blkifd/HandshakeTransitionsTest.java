@@ -323,6 +323,13 @@ class HandshakeTransitionsTest {
         while ((reads ? rig.device.reads.get() : rig.device.writes.get()) - started < 8) {
             Thread.sleep(1);
         }
+        // The queue's last pass ends by re-arming req_event (req_cons + 1, blkif.md §1.8): a write
+        // to the guest's ring page that is still allowed, so the snapshot below waits for it.
+        long armDeadline = System.nanoTime() + 5_000_000_000L;
+        while (header.getInt(4) != header.getInt(0) + 1) {
+            assertThat(System.nanoTime()).as("req_event never re-armed after the last request").isLessThan(armDeadline);
+            Thread.sleep(1);
+        }
         int rspProd = header.getInt(8);
         // All eight are in the device now; from here on no grant may be touched. Guest memory is
         // compared as a whole too, which also covers persistently mapped pages (written without
