@@ -7,8 +7,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.TreeSet;
 import org.spdksr.plugin.protocol.SmapiException;
 import org.spdksr.plugin.protocol.StorageError;
 import org.spdksr.volume.sr.Backends;
@@ -52,13 +50,7 @@ public final class FileBackend implements Backend {
 
     @Override
     public SrSite site(Map<String, String> deviceConfig) {
-        Set<String> unknown = new TreeSet<>(deviceConfig.keySet());
-        unknown.removeAll(deviceConfigKeys().keySet());
-        if (!unknown.isEmpty()) {
-            throw new SmapiException(StorageError.invalidArguments(Backends.DEVICE_CONFIG),
-                    "unknown device-config key(s) " + unknown + " for the file back end; the keys it reads are "
-                            + deviceConfigKeys().keySet() + ". Correct the device-config and retry.");
-        }
+        Backends.rejectUnknownKeys(this, deviceConfig);
         String text = deviceConfig.get(PATH);
         Path path = Path.of(text);
         if (!path.isAbsolute()) {

@@ -12,13 +12,12 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.UUID;
 import java.util.regex.Pattern;
 import org.spdksr.plugin.protocol.SmapiException;
 import org.spdksr.plugin.protocol.StorageError;
 import org.spdksr.plugin.spdk.SpdkClientSettings;
+import org.spdksr.volume.sr.Backends;
 import org.spdksr.volume.store.Backend;
 import org.spdksr.volume.store.FoundSr;
 import org.spdksr.volume.store.SrSite;
@@ -71,12 +70,7 @@ public final class SpdkBackend implements Backend {
 
     @Override
     public SrSite site(Map<String, String> deviceConfig) {
-        Set<String> unknown = new TreeSet<>(deviceConfig.keySet());
-        unknown.removeAll(deviceConfigKeys().keySet());
-        if (!unknown.isEmpty()) {
-            throw invalid("unknown device-config key(s) " + unknown + " for the spdk back end; the keys it reads are "
-                    + deviceConfigKeys().keySet() + ". Correct the device-config and retry.");
-        }
+        Backends.rejectUnknownKeys(this, deviceConfig);
         SpdkDevice device = deviceOf(deviceConfig);
         Path socket = socketOf(deviceConfig.get(SPDK_SOCKET));
         OptionalLong clusterSize = clusterSizeOf(deviceConfig.get(CLUSTER_SIZE));

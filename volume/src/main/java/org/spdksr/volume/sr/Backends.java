@@ -62,4 +62,18 @@ public final class Backends {
         backends.forEach(b -> keys.putAll(b.deviceConfigKeys()));
         return keys;
     }
+
+    /**
+     * Refuses a device-config with a key {@code backend} does not read, naming the keys it does:
+     * a mistyped key must not be silently ignored and leave the SR on the wrong device.
+     */
+    public static void rejectUnknownKeys(Backend backend, Map<String, String> deviceConfig) {
+        java.util.Set<String> unknown = new java.util.TreeSet<>(deviceConfig.keySet());
+        unknown.removeAll(backend.deviceConfigKeys().keySet());
+        if (!unknown.isEmpty()) {
+            throw new SmapiException(StorageError.invalidArguments(DEVICE_CONFIG), "unknown device-config key(s) "
+                    + unknown + " for the " + backend.name() + " back end; the keys it reads are "
+                    + backend.deviceConfigKeys().keySet() + ". Correct the device-config and retry.");
+        }
+    }
 }
