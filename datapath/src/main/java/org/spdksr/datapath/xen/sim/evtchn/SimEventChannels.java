@@ -28,6 +28,8 @@ import org.spdksr.datapath.xen.sim.SimLayout;
 public final class SimEventChannels implements EventChannels {
     private static final Logger LOG = LoggerFactory.getLogger(SimEventChannels.class);
 
+    private static final long SELF = ProcessHandle.current().pid();
+
     private final int domid;
     private final SimPortRegistry registry;
     private final Path socketPath;
@@ -67,7 +69,7 @@ public final class SimEventChannels implements EventChannels {
     public int bindUnbound(int remoteDomid) throws IOException {
         int port = registry.locked(() -> {
             int p = registry.freePort(domid);
-            registry.write(PortRecord.unbound(domid, p, remoteDomid, socketPath.toString()));
+            registry.write(PortRecord.unbound(domid, p, remoteDomid, socketPath.toString(), SELF));
             return p;
         });
         pending.bind(port);
@@ -78,6 +80,9 @@ public final class SimEventChannels implements EventChannels {
     public int bindInterdomain(int remoteDomid, int remotePort) throws IOException {
         int port = registry.locked(() -> {
             Optional<PortRecord> remote = registry.read(remoteDomid, remotePort);
+            if (remote.isPresent()) {
+                remote = Optional.of(releasedIfOurEndDied(remote.get()));
+            }
             // Xen accepts only an unbound port that was allocated for this domain (EINVAL otherwise).
             if (remote.isEmpty() || remote.get().interdomain() || remote.get().remoteDomid() != domid) {
                 throw new IOException("binding to port " + remotePort + " of domain " + remoteDomid
@@ -86,12 +91,37 @@ public final class SimEventChannels implements EventChannels {
                         + "); the frontend must allocate it for domain " + domid);
             }
             int p = registry.freePort(domid);
-            registry.write(new PortRecord(domid, p, true, remoteDomid, remotePort, socketPath.toString()));
-            registry.write(new PortRecord(remoteDomid, remotePort, true, domid, p, remote.get().socket()));
+            registry.write(new PortRecord(domid, p, true, remoteDomid, remotePort, socketPath.toString(), SELF));
+            registry.write(new PortRecord(remoteDomid, remotePort, true, domid, p, remote.get().socket(),
+                    remote.get().ownerPid()));
             return p;
         });
         pending.bind(port);
         return port;
+    }
+
+    /**
+     * A remote port still bound to a port of this domain whose process died is, in Xen, unbound:
+     * the kernel closed the dead process's evtchn file and with it the port (EVTCHNOP_close leaves
+     * the other end unbound, allocated for this domain). A restarted backend can then bind the
+     * frontend's port again. Call under the registry lock.
+     */
+    private PortRecord releasedIfOurEndDied(PortRecord remote) throws IOException {
+        if (!remote.interdomain() || remote.remoteDomid() != domid) {
+            return remote;
+        }
+        Optional<PortRecord> ours = registry.read(domid, remote.remotePort());
+        boolean stale = ours.isEmpty() || ours.get().ownerDied() || !ours.get().interdomain()
+                || ours.get().remoteDomid() != remote.domid() || ours.get().remotePort() != remote.port();
+        if (!stale) {
+            return remote;
+        }
+        if (ours.isPresent() && ours.get().ownerDied()) {
+            registry.delete(domid, remote.remotePort());
+        }
+        PortRecord released = remote.closedByPeer();
+        registry.write(released);
+        return released;
     }
 
     private void requireBound(int port, String op) throws IOException {
@@ -113,7 +143,7 @@ public final class SimEventChannels implements EventChannels {
                 Optional<PortRecord> peer = registry.read(m.remoteDomid(), m.remotePort());
                 if (peer.isPresent() && peer.get().remoteDomid() == domid && peer.get().remotePort() == localPort) {
                     // As in Xen, closing one end leaves the other end unbound, still allocated for this domain.
-                    registry.write(PortRecord.unbound(m.remoteDomid(), m.remotePort(), domid, peer.get().socket()));
+                    registry.write(peer.get().closedByPeer());
                 }
             }
             return null;
