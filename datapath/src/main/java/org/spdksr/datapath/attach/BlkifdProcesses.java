@@ -27,6 +27,8 @@ public final class BlkifdProcesses {
     public static final String COMMAND_ENV = "SPDK_SR_BLKIFD";
     private static final Duration PING = Duration.ofSeconds(5);
     private static final Duration START = Duration.ofSeconds(60);
+    /** How long a blkifd that lives but does not answer yet (starting, or restarted after a kill) may take. */
+    private static final Duration STARTING = Duration.ofSeconds(20);
 
     private final RunDirectory run;
     private final Map<String, String> env;
@@ -38,6 +40,10 @@ public final class BlkifdProcesses {
 
     /** The control client of the domain's blkifd if one is running and answers. */
     public Optional<ControlClient> running(String domain) {
+        return answering(domain, true);
+    }
+
+    private Optional<ControlClient> answering(String domain, boolean sayWhyNot) {
         Path socket = run.controlSocket(domain);
         if (!Files.exists(socket)) {
             return Optional.empty();
@@ -47,9 +53,33 @@ public final class BlkifdProcesses {
             client.status(PING);
             return Optional.of(client);
         } catch (IOException e) {
-            LOG.warn("blkifd[{}]: {}", domain, e.getMessage());
+            if (sayWhyNot) {
+                LOG.warn("blkifd[{}]: {}", domain, e.getMessage());
+            }
             return Optional.empty();
         }
+    }
+
+    /**
+     * A blkifd that is alive but does not answer yet may be starting, or restarting after a kill
+     * (its supervisor or systemd started it again, and it is taking the guest's rings over): it is
+     * given time, so that it is neither killed as hung nor joined by a second one.
+     */
+    private Optional<ControlClient> awaitStarting(String domain) throws IOException {
+        long deadline = System.nanoTime() + STARTING.toNanos();
+        boolean waited = false;
+        while ((pidOf(domain).isPresent() || supervisorOf(domain).isPresent()) && System.nanoTime() < deadline) {
+            Optional<ControlClient> client = answering(domain, false);
+            if (client.isPresent()) {
+                if (waited) {
+                    LOG.info("blkifd[{}]: answers again after a restart", domain);
+                }
+                return client;
+            }
+            waited = true;
+            sleep(50);
+        }
+        return Optional.empty();
     }
 
     /**
@@ -60,6 +90,10 @@ public final class BlkifdProcesses {
         Optional<ControlClient> live = running(domain);
         if (live.isPresent()) {
             return live.get();
+        }
+        Optional<ControlClient> restarted = awaitStarting(domain);
+        if (restarted.isPresent()) {
+            return restarted.get();
         }
         cleanUpDead(domain);
         Files.createDirectories(run.domainDir(domain));
@@ -116,11 +150,65 @@ public final class BlkifdProcesses {
             if (ph.isAlive()) {
                 LOG.warn("blkifd[{}]: pid {} did not stop within {} s of the shutdown request; killing it", domain,
                         ph.pid(), START.toSeconds());
+                killSupervisor(domain); // or it would start blkifd again
                 ph.destroyForcibly();
             }
         });
+        // The supervisor ends with its blkifd's clean exit.
+        supervisorOf(domain).ifPresent(ph -> awaitExit(ph, domain, "supervisor"));
         cleanUpDead(domain);
         stopUnit(domain);
+        removeRingJournals(domain);
+    }
+
+    /** After the last detach no ring of the domain is to be taken over. */
+    private void removeRingJournals(String domain) {
+        Path dir = run.ringJournalDir(domain);
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                Files.deleteIfExists(f);
+            }
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            LOG.warn("blkifd[{}]: cannot remove the ring journals in {}: {}", domain, dir, e.toString());
+        }
+    }
+
+    /** The supervisor shell of a directly started blkifd ({@link BlkifdSupervisor}), if it lives. */
+    Optional<ProcessHandle> supervisorOf(String domain) {
+        try {
+            String text = Files.readString(run.supervisorPidFile(domain), StandardCharsets.US_ASCII).trim();
+            return ProcessHandle.of(Long.parseLong(text)).filter(ProcessHandle::isAlive)
+                    .filter(ph -> ph.info().arguments().map(a -> String.join(" ", a).contains("spdk-sr-blkifd-supervisor"))
+                            .orElse(true));
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    private void killSupervisor(String domain) {
+        supervisorOf(domain).ifPresent(ph -> {
+            ph.destroyForcibly();
+            awaitExit(ph, domain, "supervisor");
+        });
+    }
+
+    private static void awaitExit(ProcessHandle ph, String domain, String what) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (ph.isAlive() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        if (ph.isAlive()) {
+            LOG.warn("blkifd[{}]: {} pid {} did not exit", domain, what, ph.pid());
+        }
     }
 
     /**
@@ -152,6 +240,7 @@ public final class BlkifdProcesses {
 
     /** Removes the pid file, socket and NBD sockets of a blkifd that no longer answers (killing a hung one). */
     private void cleanUpDead(String domain) {
+        killSupervisor(domain);
         pidOf(domain).ifPresent(ph -> {
             LOG.warn("blkifd[{}]: pid {} is alive but its control socket does not answer; killing it", domain, ph.pid());
             ph.destroyForcibly();
@@ -163,6 +252,7 @@ public final class BlkifdProcesses {
         });
         try {
             Files.deleteIfExists(run.pidFile(domain));
+            Files.deleteIfExists(run.supervisorPidFile(domain));
             Files.deleteIfExists(run.controlSocket(domain));
             if (Files.isDirectory(run.domainDir(domain))) {
                 try (Stream<Path> files = Files.list(run.domainDir(domain))) {

@@ -16,8 +16,9 @@ import org.spdksr.datapath.blkifd.daemon.RunDirectory;
 
 /**
  * Starts a domain's blkifd as a detached child of the calling command, in a session of its own,
- * its output in the domain's {@code blkifd.log}: the launch without systemd (hosts without it, the
- * demo, the tests). The installed launcher if there is one, else this JVM's class path.
+ * under {@link BlkifdSupervisor} (which restarts it if it is killed), its output in the domain's
+ * {@code blkifd.log}: the launch without systemd (hosts without it, the demo, the tests). The
+ * installed launcher if there is one, else this JVM's class path.
  */
 final class DirectBlkifd {
     private static final Logger LOG = LoggerFactory.getLogger(DirectBlkifd.class);
@@ -31,8 +32,14 @@ final class DirectBlkifd {
     }
 
     StartedBlkifd start(String domain) throws IOException {
-        List<String> command = new ArrayList<>(command());
-        command.addAll(List.of("--domain", domain, "--run-dir", run.root().toString()));
+        List<String> blkifd = new ArrayList<>(blkifdCommand());
+        blkifd.addAll(List.of("--domain", domain, "--run-dir", run.root().toString()));
+        List<String> command = new ArrayList<>();
+        // A session of its own: the command's process group may be signalled when it ends.
+        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+            command.add("/usr/bin/setsid");
+        }
+        command.addAll(BlkifdSupervisor.wrap(run.supervisorPidFile(domain), blkifd));
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().clear();
         pb.environment().putAll(env);
@@ -42,7 +49,7 @@ final class DirectBlkifd {
         pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log));
         pb.redirectError(ProcessBuilder.Redirect.appendTo(log));
         Process p = pb.start();
-        LOG.info("blkifd[{}]: started as pid {}", domain, p.pid());
+        LOG.info("blkifd[{}]: started under its supervisor, pid {}", domain, p.pid());
         return new StartedBlkifd() {
             @Override
             public Optional<String> ended() {
@@ -57,17 +64,14 @@ final class DirectBlkifd {
 
             @Override
             public void abandon() {
-                p.destroyForcibly();
+                p.destroyForcibly(); // the supervisor first, so that it starts nothing again
+                new BlkifdProcesses(run, env).pidOf(domain).ifPresent(ProcessHandle::destroyForcibly);
             }
         };
     }
 
-    private List<String> command() {
+    private List<String> blkifdCommand() {
         List<String> prefix = new ArrayList<>();
-        // A session of its own: the command's process group may be signalled when it ends.
-        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
-            prefix.add("/usr/bin/setsid");
-        }
         String configured = env.get(BlkifdProcesses.COMMAND_ENV);
         if (configured != null && !configured.isBlank()) {
             prefix.add(configured);

@@ -52,6 +52,32 @@ public final class BackRing {
         }
     }
 
+    /**
+     * Takes over a live ring from a backend process that died: responses continue at the published
+     * {@code rsp_prod}, requests at {@code nextRequest}, which only the dead process knew (its ring
+     * journal says).
+     */
+    public static BackRing takeOver(ByteBuffer shared, Abi abi, int order, int nextRequest) throws RingBrokenException {
+        BackRing ring = new BackRing(shared, abi, order);
+        if (Integer.compareUnsigned(nextRequest - ring.rspProdPvt, ring.entries) > 0) {
+            throw new RingBrokenException("request index " + Integer.toUnsignedString(nextRequest)
+                    + " to continue at is more than " + ring.entries + " ahead of rsp_prod "
+                    + Integer.toUnsignedString(ring.rspProdPvt));
+        }
+        ring.reqCons = nextRequest;
+        return ring;
+    }
+
+    /** The index of the next request {@link #consume} takes. */
+    public int nextRequestIndex() {
+        return reqCons;
+    }
+
+    /** The index the next {@link #putResponse} writes at. */
+    public int nextResponseIndex() {
+        return rspProdPvt;
+    }
+
     /** Slots in a ring of {@code 1 << order} pages: the largest power of two that fits (§1.2). */
     public static int entries(Abi abi, int order) {
         int raw = ((PAGE_SIZE << order) - RING_HEADER_SIZE) / abi.slotSize();

@@ -1,6 +1,7 @@
 package org.spdksr.datapath.blkifd;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.spdksr.datapath.device.BlockDevice;
@@ -19,10 +20,25 @@ public final class BlkifBackendService implements AutoCloseable {
     private final BackendFeatures features;
     private final EventPump pump;
     private final Map<String, VbdBackend> disks = new ConcurrentHashMap<>();
+    private final RingJournals journals;
 
+    /** A service whose rings do not outlive this process: a restarted one cannot take them over. */
     public BlkifBackendService(XenAccess xen, BackendFeatures features) {
+        this(xen, features, RingJournals.inMemory());
+    }
+
+    /**
+     * A service that journals its rings in {@code ringJournalDir}, so that a service started there
+     * after this process died takes over the frontends still connected (issue 18).
+     */
+    public BlkifBackendService(XenAccess xen, BackendFeatures features, Path ringJournalDir) {
+        this(xen, features, RingJournals.in(ringJournalDir));
+    }
+
+    private BlkifBackendService(XenAccess xen, BackendFeatures features, RingJournals journals) {
         this.xen = xen;
         this.features = features;
+        this.journals = journals;
         this.pump = new EventPump(xen.events(), "blkifd event pump");
     }
 
@@ -33,7 +49,8 @@ public final class BlkifBackendService implements AutoCloseable {
     /** Starts serving the disk; the handshake begins once the toolstack wrote its nodes. */
     public VbdBackend serve(int frontendDomid, int devid, BlockDevice device, boolean readOnly) {
         String path = backendPath(0, frontendDomid, devid);
-        VbdBackend vbd = new VbdBackend(xen.xenstore(), xen.grants(), pump, features, path, frontendDomid, device, readOnly);
+        VbdBackend vbd = new VbdBackend(xen.xenstore(), xen.grants(), pump, features, path, frontendDomid, device, readOnly,
+                journals);
         if (disks.putIfAbsent(path, vbd) != null) {
             throw new IllegalStateException("disk " + frontendDomid + "/" + devid + " is already served");
         }

@@ -54,6 +54,9 @@ final class RingQueue {
     private final QueueCounters counters;
     private final Consumer<String> onBroken;
     private final PersistentGrants persistent;
+    private final RingJournal journal;
+    private final List<RingJournal.Outstanding> replay;
+    private final List<Integer> answered = new ArrayList<>();
 
     private final ConcurrentLinkedQueue<Completion> completions = new ConcurrentLinkedQueue<>();
     private final Semaphore wake = new Semaphore(0);
@@ -64,7 +67,8 @@ final class RingQueue {
 
     RingQueue(String name, int frontendDomid, BackRing ring, GrantMapping ringPages, EventChannels events, int localPort,
             GrantAccess grants, RequestDecoder decoder, RequestValidator validator, RequestIo.Factory ioFactory,
-            QueueCounters counters, Consumer<String> onBroken, PersistentGrants persistent) {
+            QueueCounters counters, Consumer<String> onBroken, PersistentGrants persistent, RingJournal journal,
+            List<RingJournal.Outstanding> replay) {
         this.name = name;
         this.frontendDomid = frontendDomid;
         this.ring = ring;
@@ -77,6 +81,8 @@ final class RingQueue {
         this.counters = counters;
         this.onBroken = onBroken;
         this.persistent = persistent;
+        this.journal = journal;
+        this.replay = List.copyOf(replay);
         this.io = ioFactory.create(() -> guestReachable);
         this.worker = new Thread(this::run, name);
         this.worker.setDaemon(true);
@@ -98,6 +104,10 @@ final class RingQueue {
 
     private void run() {
         try {
+            // What a killed predecessor took and did not answer is executed again, first (issue 18).
+            for (RingJournal.Outstanding o : replay) {
+                dispatch(decoder.decode(o.slot()), o.entry());
+            }
             while (running) {
                 wake.tryAcquire(IDLE_WAIT_MS, TimeUnit.MILLISECONDS);
                 wake.drainPermits();
@@ -123,9 +133,12 @@ final class RingQueue {
         do {
             respond();
             List<byte[]> slots = new ArrayList<>(BATCH);
+            int first = ring.nextRequestIndex();
             ring.consume(slots, BATCH);
-            for (byte[] slot : slots) {
-                dispatch(decoder.decode(slot));
+            for (int i = 0; i < slots.size(); i++) {
+                // Journaled before anything is done for it, so a restarted blkifd answers it.
+                int entry = journal.taken(first + i, slots.get(i));
+                dispatch(decoder.decode(slots.get(i)), entry);
             }
             respond();
             // Tail and final checks: work published without a notification is found here.
@@ -133,7 +146,7 @@ final class RingQueue {
         } while (more && running);
     }
 
-    private void dispatch(BlkifRequest request) {
+    private void dispatch(BlkifRequest request, int entry) {
         inFlight.incrementAndGet();
         if (request instanceof BlkifRequest.Indirect indirect) {
             request = resolve(indirect);
@@ -143,7 +156,7 @@ final class RingQueue {
             BlkifRequest.Malformed m = rejection.get();
             LOG.warn("{}: rejected request {} (op {}): {}", name, Long.toUnsignedString(m.id()), m.operation(), m.reason());
             counters.rejected.increment();
-            complete(m.id(), m.operation(), m.status());
+            complete(m.id(), m.operation(), m.status(), entry);
             return;
         }
         long id = request.id();
@@ -157,7 +170,7 @@ final class RingQueue {
                     ? gate.submitBarrier(() -> io.execute(direct))
                     : gate.submit(() -> io.execute(direct));
         }
-        result.whenComplete((status, e) -> complete(id, operation, e == null ? status : RSP_ERROR));
+        result.whenComplete((status, e) -> complete(id, operation, e == null ? status : RSP_ERROR, entry));
     }
 
     /** Fetches an indirect request's descriptor pages with one grant copy, then decodes them once. */
@@ -186,24 +199,32 @@ final class RingQueue {
         return decoder.resolveIndirect(request, copy);
     }
 
-    private void complete(long id, int operation, short status) {
-        completions.add(new Completion(id, operation, status));
+    private void complete(long id, int operation, short status, int entry) {
+        completions.add(new Completion(id, operation, status, entry));
         wake();
     }
 
     /** Writes waiting responses and pushes them once; notifies when the frontend asked for it. */
     private void respond() throws IOException {
-        boolean any = false;
         Completion completion;
         while ((completion = completions.poll()) != null) {
             inFlight.decrementAndGet();
             if (!guestReachable) {
                 continue; // no responses on a ring whose frontend closed (blkif.md §5.7)
             }
+            journal.answering(completion.entry(), ring.nextResponseIndex());
             ring.putResponse(completion.id(), completion.operation(), completion.status());
-            any = true;
+            answered.add(completion.entry());
         }
-        if (any && ring.pushResponses()) {
+        if (answered.isEmpty()) {
+            return;
+        }
+        boolean notify = ring.pushResponses();
+        for (int entry : answered) {
+            journal.published(entry);
+        }
+        answered.clear();
+        if (notify) {
             counters.notificationsSent.increment();
             events.notify(localPort);
         }

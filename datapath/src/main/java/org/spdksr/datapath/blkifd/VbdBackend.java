@@ -41,6 +41,9 @@ public final class VbdBackend implements AutoCloseable {
     private final BlockDevice device;
     private final boolean readOnly;
     private final String name;
+    private final RingJournals journals;
+    /** The journals' name for this disk. */
+    private final String journalKey;
     private final QueueCounters counters = new QueueCounters();
     private final AtomicReference<String> fatal = new AtomicReference<>();
     private final CompletableFuture<Void> finished = new CompletableFuture<>();
@@ -53,10 +56,12 @@ public final class VbdBackend implements AutoCloseable {
     /** What requests are checked against; replaced on online resize. */
     private volatile DeviceGeometry geometry;
     private volatile boolean stopping;
+    /** Requests answered again after a take-over, for the log. */
+    private int replayed;
     private Thread thread;
 
     VbdBackend(Xenstore xs, GrantAccess grants, EventPump pump, BackendFeatures features, String backend,
-            int frontendDomid, BlockDevice device, boolean readOnly) {
+            int frontendDomid, BlockDevice device, boolean readOnly, RingJournals journals) {
         this.xs = xs;
         this.grants = grants;
         this.pump = pump;
@@ -66,6 +71,8 @@ public final class VbdBackend implements AutoCloseable {
         this.device = device;
         this.readOnly = readOnly;
         this.name = "vbd " + frontendDomid + "/" + backend.substring(backend.lastIndexOf('/') + 1);
+        this.journals = journals;
+        this.journalKey = frontendDomid + "-" + backend.substring(backend.lastIndexOf('/') + 1);
     }
 
     void start() {
@@ -107,7 +114,9 @@ public final class VbdBackend implements AutoCloseable {
             }
             frontend = frontendPath.get();
             try (WatchMux watches = new WatchMux(xs, List.of(backend, frontend), name)) {
-                advertiseEarlyFeatures();
+                if (!takeOverLiveConnection()) {
+                    advertiseEarlyFeatures();
+                }
                 while (!stopping && !finished.isDone()) {
                     reconcile();
                     if (!finished.isDone()) {
@@ -121,7 +130,11 @@ public final class VbdBackend implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             LOG.error("{}: handshake stopped: {}", name, e.toString());
         } finally {
-            disconnect();
+            if (stopping) {
+                stopQueues(); // blkifd stops: see close()
+            } else {
+                disconnect();
+            }
             finished.complete(null);
         }
     }
@@ -160,6 +173,30 @@ public final class VbdBackend implements AutoCloseable {
         xs.write(backend + "/hotplug-status", "connected");
     }
 
+    /**
+     * A blkifd restarted after its predecessor died (kill -9, a JVM crash) finds the frontend still
+     * Connected: the guest never noticed. It maps the same rings, binds the same event channels and
+     * answers what its predecessor had taken, from the ring journals (issue 18), without the
+     * frontend reconnecting.
+     *
+     * @return false when there is no live connection to take over (the handshake starts afresh)
+     */
+    private boolean takeOverLiveConnection() throws IOException {
+        XenbusState backendState = XenbusState.parse(xs.readIfExists(backend + "/state").orElse(null));
+        XenbusState frontendState = XenbusState.parse(xs.readIfExists(frontend + "/state").orElse(null));
+        if (backendState != XenbusState.CONNECTED || frontendState != XenbusState.CONNECTED) {
+            return false;
+        }
+        if (!journals.exist(journalKey)) {
+            fail("frontend " + frontend + " is connected to a backend process that is gone and left no ring "
+                    + "journal to take over from; unplug and plug the disk (or restart the VM) to reconnect it");
+            return true;
+        }
+        LOG.info("{}: taking over the live connection of a previous blkifd", name);
+        connect(true);
+        return true;
+    }
+
     private void reconcile() throws IOException {
         Optional<String> frontendStateText = xs.readIfExists(frontend + "/state");
         boolean online = "1".equals(xs.readIfExists(backend + "/online").orElse("0").trim());
@@ -172,11 +209,11 @@ public final class VbdBackend implements AutoCloseable {
         switch (frontendState) {
             case INITIALISED, CONNECTED -> {
                 if (state == XenbusState.INIT_WAIT) {
-                    connect();
+                    connect(false);
                 } else if (state == XenbusState.CLOSED && online) {
                     // A frontend that skipped Initialising on its way back (§5.6 step 4).
                     reopen();
-                    connect();
+                    connect(false);
                 }
             }
             case INITIALISING, INIT_WAIT -> {
@@ -228,7 +265,8 @@ public final class VbdBackend implements AutoCloseable {
         advertiseEarlyFeatures();
     }
 
-    private void connect() throws IOException {
+    /** @param takeOver continue the connection a previous process made, instead of a new one */
+    private void connect(boolean takeOver) throws IOException {
         FrontendConnection wanted;
         try {
             wanted = FrontendKeys.read(xs, frontend, features);
@@ -246,14 +284,29 @@ public final class VbdBackend implements AutoCloseable {
         List<RingQueue> started = new ArrayList<>();
         try {
             for (int q = 0; q < wanted.queues().size(); q++) {
-                started.add(openQueue(q, wanted, buffers));
+                started.add(openQueue(q, wanted, buffers, takeOver));
             }
         } catch (IOException | RingBrokenException | RuntimeException e) {
             started.forEach(queue -> {
                 pump.forget(queue.localPort());
                 queue.stop(Duration.ZERO);
             });
-            fail("cannot connect to frontend " + frontend + ": " + e.getMessage());
+            fail((takeOver ? "cannot take over the connection of frontend " : "cannot connect to frontend ")
+                    + frontend + ": " + e.getMessage());
+            return;
+        }
+        connection = wanted;
+        queues = List.copyOf(started);
+        if (takeOver) {
+            // Connected already, with the properties the previous process wrote: writing the state
+            // again would only wake the frontend. A size that changed meanwhile is announced below.
+            advertisedSectors = xs.readIfExists(backend + "/sectors").map(String::trim).filter(v -> v.matches("[0-9]{1,19}"))
+                    .map(Long::parseLong).orElse(sectors);
+            state = XenbusState.CONNECTED;
+            started.forEach(RingQueue::start);
+            LOG.info("{}: took over the connection: {} queue(s), {} request(s) taken by the previous process answered "
+                    + "again", name, queues.size(), replayed);
+            resized();
             return;
         }
         xs.transaction(tx -> {
@@ -261,15 +314,13 @@ public final class VbdBackend implements AutoCloseable {
             return null;
         });
         advertisedSectors = sectors;
-        connection = wanted;
-        queues = List.copyOf(started);
         started.forEach(RingQueue::start);
         setState(XenbusState.CONNECTED);
         LOG.info("{}: connected: {} queue(s), ring order {}, {}, {} sectors{}", name, queues.size(),
                 wanted.ringPageOrder(), wanted.abi().protocolName(), sectors, readOnly ? ", read-only" : "");
     }
 
-    private RingQueue openQueue(int index, FrontendConnection wanted, RequestBuffers buffers)
+    private RingQueue openQueue(int index, FrontendConnection wanted, RequestBuffers buffers, boolean takeOver)
             throws IOException, RingBrokenException {
         FrontendConnection.QueueKeys keys = wanted.queues().get(index);
         // Both sides must agree before grants are kept mapped (§5.4, §5.5).
@@ -281,6 +332,27 @@ public final class VbdBackend implements AutoCloseable {
         int localPort;
         try {
             BackRing ring = new BackRing(pages.buffer(), wanted.abi(), wanted.ringPageOrder());
+            long fingerprint = RingJournals.fingerprint(frontend, wanted, index);
+            RingJournal journal;
+            List<RingJournal.Outstanding> replay = List.of();
+            if (takeOver) {
+                RingJournal.Recovered recovered;
+                try {
+                    recovered = journals.recover(journalKey, index, ring.entries(), wanted.abi(), fingerprint,
+                            ring.nextResponseIndex()).orElseThrow(() -> new IOException("queue " + index
+                                    + " has no ring journal of this connection"));
+                } catch (RingJournal.InconsistentJournalException e) {
+                    throw new IOException("queue " + index + ": " + e.getMessage(), e);
+                }
+                ring = BackRing.takeOver(pages.buffer(), wanted.abi(), wanted.ringPageOrder(),
+                        recovered.nextRequestIndex());
+                journal = recovered.journal();
+                replay = recovered.outstanding();
+                replayed += replay.size();
+            } else {
+                journal = journals.create(journalKey, index, ring.entries(), wanted.abi(), fingerprint,
+                        ring.nextRequestIndex());
+            }
             localPort = pump.events().bindInterdomain(frontendDomid, keys.eventChannel());
             String queueName = name + " q" + index;
             BlockDevice ringDevice = device.forRing(index);
@@ -288,7 +360,7 @@ public final class VbdBackend implements AutoCloseable {
                     new RequestDecoder(wanted.abi(), features.maxIndirectSegments()), new RequestValidator(() -> geometry),
                     reachable -> new RequestIo(queueName, frontendDomid, grants, ringDevice, buffers, counters, reachable,
                             persistent),
-                    counters, reason -> onQueueBroken(queueName, reason), persistent);
+                    counters, reason -> onQueueBroken(queueName, reason), persistent, journal, replay);
             pump.listen(localPort, queue::wake);
             return queue;
         } catch (IOException | RingBrokenException | RuntimeException e) {
@@ -356,7 +428,17 @@ public final class VbdBackend implements AutoCloseable {
         setState(XenbusState.CLOSING);
     }
 
+    /** The frontend left or is refused: the connection is over, and nothing of it is to be taken over. */
     private void disconnect() {
+        stopQueues();
+        try {
+            journals.delete(journalKey);
+        } catch (IOException e) {
+            LOG.warn("{}: cannot remove the ring journals: {}", name, e.toString());
+        }
+    }
+
+    private void stopQueues() {
         if (queues.isEmpty()) {
             return;
         }
@@ -402,7 +484,9 @@ public final class VbdBackend implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        disconnect();
+        // The journals stay: requests this process took and will not answer now are answered by a
+        // blkifd started after it, if the frontend is still connected then.
+        stopQueues();
         finished.complete(null);
     }
 }

@@ -48,10 +48,12 @@ class BlkifdUnitFileTest {
     }
 
     @Test
-    void theUnitRunsInVmSliceOnRealXenAndIsNeverRestartedBySystemd() throws IOException {
+    void theUnitRunsInVmSliceOnRealXenAndIsRestartedOnlyWhenKilled() throws IOException {
         String text = Files.readString(UNIT);
-        assertThat(text).contains("\nSlice=vm.slice\n", "\nEnvironment=SPDKSR_XEN_MODE=linux\n", "\nRestart=no\n",
-                "\nSuccessExitStatus=143\n");
+        // on-abnormal: a signal that killed it (a crash), never an exit of its own (issue 18).
+        assertThat(text).contains("\nSlice=vm.slice\n", "\nEnvironment=SPDKSR_XEN_MODE=linux\n",
+                "\nRestart=on-abnormal\n", "\nStartLimitBurst=5\n", "\nSuccessExitStatus=143\n");
+        assertThat(text).doesNotContain("\nRestart=no\n", "\nRestart=always\n");
         assertThat(text).doesNotContain("[Install]");
     }
 

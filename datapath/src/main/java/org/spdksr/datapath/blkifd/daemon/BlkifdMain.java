@@ -1,9 +1,12 @@
 package org.spdksr.datapath.blkifd.daemon;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -54,9 +57,22 @@ public final class BlkifdMain {
         System.exit(run(parsed.get().domain(), new RunDirectory(parsed.get().runDir())));
     }
 
+    /** The exit status when another blkifd already serves the domain; not a crash, so not restarted. */
+    static final int ALREADY_RUNNING = 3;
+
     static int run(String domain, RunDirectory run) throws IOException, InterruptedException {
         String label = "blkifd[" + domain + "]";
         Files.createDirectories(run.domainDir(domain));
+        // Held until this process ends, however it ends: the kernel drops it for a killed one.
+        FileChannel lockChannel = FileChannel.open(run.instanceLock(domain), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
+        FileLock instance = lockChannel.tryLock();
+        if (instance == null) {
+            LOG.error("{}: another blkifd already serves this domain (it holds {}); this one exits", label,
+                    run.instanceLock(domain));
+            lockChannel.close();
+            return ALREADY_RUNNING;
+        }
         Path pidFile = run.pidFile(domain);
         Files.writeString(pidFile, ProcessHandle.current().pid() + "\n", StandardCharsets.US_ASCII);
         int domid = guestDomid(domain);
@@ -71,7 +87,7 @@ public final class BlkifdMain {
                 Files.deleteIfExists(pidFile);
                 return 1;
             }
-            rings = new BlkifBackendService(xen, BackendFeatures.defaults());
+            rings = new BlkifBackendService(xen, BackendFeatures.defaults(), run.ringJournalDir(domain));
         }
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch done = new CountDownLatch(1);
@@ -99,6 +115,8 @@ public final class BlkifdMain {
             xen.close();
         }
         Files.deleteIfExists(pidFile);
+        instance.release(); // also keeps the lock reachable until here
+        lockChannel.close();
         LOG.info("{}: stopped", label);
         done.countDown();
         return 0;

@@ -10,6 +10,9 @@ import java.util.Map;
  * domain (ARCHITECTURE.md §1: one blkifd per guest domain):
  * <pre>
  *   root/&lt;domain&gt;/blkifd.pid      the running blkifd's pid
+ *   root/&lt;domain&gt;/blkifd.lock     held (flock) by the blkifd serving the domain, so there is one
+ *   root/&lt;domain&gt;/supervisor.pid  the pid of the shell that restarts a killed blkifd (direct launch)
+ *   root/&lt;domain&gt;/rings/         the ring journals a restarted blkifd takes the guest's rings over from
  *   root/&lt;domain&gt;/control.sock    its JSON-RPC control socket
  *   root/&lt;domain&gt;/state.json      the disks the datapath attached/activated (source of truth
  *                                  a restarted blkifd recovers from)
@@ -78,6 +81,18 @@ public record RunDirectory(Path root) {
 
     public Path pidFile(String domain) {
         return domainDir(domain).resolve("blkifd.pid");
+    }
+
+    public Path instanceLock(String domain) {
+        return domainDir(domain).resolve("blkifd.lock");
+    }
+
+    public Path supervisorPidFile(String domain) {
+        return domainDir(domain).resolve("supervisor.pid");
+    }
+
+    public Path ringJournalDir(String domain) {
+        return domainDir(domain).resolve("rings");
     }
 
     public Path controlSocket(String domain) {
