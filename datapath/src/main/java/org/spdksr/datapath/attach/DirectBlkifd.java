@@ -39,7 +39,7 @@ final class DirectBlkifd {
         if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
             command.add("/usr/bin/setsid");
         }
-        command.addAll(BlkifdSupervisor.wrap(run.supervisorPidFile(domain), blkifd));
+        command.addAll(BlkifdSupervisor.wrap(run.supervisorPidFile(domain), env, blkifd));
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().clear();
         pb.environment().putAll(env);

@@ -93,6 +93,15 @@ final class RingQueue {
         wake(); // requests may already be on a ring we took over (blkif.md §1.1)
     }
 
+    /**
+     * A spurious event for the frontend, after a take-over: a killed predecessor may have published
+     * responses and died before it notified, and the push check alone would never notify for them
+     * (their index is below what the check compares against), leaving the frontend waiting.
+     */
+    void notifyFrontend() throws IOException {
+        events.notify(localPort);
+    }
+
     int localPort() {
         return localPort;
     }

@@ -304,6 +304,9 @@ public final class VbdBackend implements AutoCloseable {
                     .map(Long::parseLong).orElse(sectors);
             state = XenbusState.CONNECTED;
             started.forEach(RingQueue::start);
+            for (RingQueue queue : started) {
+                queue.notifyFrontend();
+            }
             LOG.info("{}: took over the connection: {} queue(s), {} request(s) taken by the previous process answered "
                     + "again", name, queues.size(), replayed);
             resized();

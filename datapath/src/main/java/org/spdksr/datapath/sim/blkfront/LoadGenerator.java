@@ -37,6 +37,7 @@ public final class LoadGenerator {
     private long completed;
     private long deadline;
     private CountDownLatch finished;
+    private volatile boolean stopped;
 
     public LoadGenerator(SimBlkfront front, LoadSpec spec) {
         if (spec.firstSector() + spec.sectorCount() > front.sectors()) {
@@ -52,6 +53,16 @@ public final class LoadGenerator {
     /** The model, to check the disk further after the run. */
     public DiskModel model() {
         return model;
+    }
+
+    /** Ends the run early: requests in flight complete, no new ones start. */
+    public void stop() {
+        stopped = true;
+    }
+
+    /** Requests completed so far, while the load runs: progress for a test that interrupts the backend. */
+    public synchronized long completed() {
+        return completed;
     }
 
     /** Runs the load to the end (request count or duration) and reports. */
@@ -79,7 +90,7 @@ public final class LoadGenerator {
 
     /** Issues the next request of one in-flight "lane", or ends the lane. */
     private void next(int queue) {
-        if (issued.getAndIncrement() >= spec.requests() || System.nanoTime() - deadline > 0) {
+        if (stopped || issued.getAndIncrement() >= spec.requests() || System.nanoTime() - deadline > 0) {
             finished.countDown();
             return;
         }

@@ -33,6 +33,11 @@ public record LoadSpec(int inFlightPerQueue, long requests, Duration maxDuration
         }
     }
 
+    public LoadSpec withMaxDuration(Duration v) {
+        return new LoadSpec(inFlightPerQueue, requests, v, firstSector, sectorCount, minSectors, maxSectors, readWeight,
+                writeWeight, flushWeight, discardWeight, alignedToPages, seed);
+    }
+
     /** A verified random mix: 4 KiB to 64 KiB, reads and writes, some flushes and discards. */
     public static LoadSpec mixed(int inFlightPerQueue, long requests, int sectorCount, long seed) {
         return new LoadSpec(inFlightPerQueue, requests, Duration.ofMinutes(5), 0, sectorCount, 1, 128, 45, 45, 5, 5,
