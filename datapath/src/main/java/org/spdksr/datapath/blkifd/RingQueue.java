@@ -54,6 +54,8 @@ final class RingQueue {
     private final QueueCounters counters;
     private final Consumer<String> onBroken;
     private final PersistentGrants persistent;
+    /** This device's budget for the log lines its guest causes. */
+    private final RateLimitedLog guestLog;
 
     private final ConcurrentLinkedQueue<Completion> completions = new ConcurrentLinkedQueue<>();
     private final Semaphore wake = new Semaphore(0);
@@ -64,7 +66,7 @@ final class RingQueue {
 
     RingQueue(String name, int frontendDomid, BackRing ring, GrantMapping ringPages, EventChannels events, int localPort,
             GrantAccess grants, RequestDecoder decoder, RequestValidator validator, RequestIo.Factory ioFactory,
-            QueueCounters counters, Consumer<String> onBroken, PersistentGrants persistent) {
+            QueueCounters counters, Consumer<String> onBroken, PersistentGrants persistent, RateLimitedLog guestLog) {
         this.name = name;
         this.frontendDomid = frontendDomid;
         this.ring = ring;
@@ -77,6 +79,7 @@ final class RingQueue {
         this.counters = counters;
         this.onBroken = onBroken;
         this.persistent = persistent;
+        this.guestLog = guestLog;
         this.io = ioFactory.create(() -> guestReachable);
         this.worker = new Thread(this::run, name);
         this.worker.setDaemon(true);
@@ -141,7 +144,8 @@ final class RingQueue {
         Optional<BlkifRequest.Malformed> rejection = validator.check(request);
         if (rejection.isPresent()) {
             BlkifRequest.Malformed m = rejection.get();
-            LOG.warn("{}: rejected request {} (op {}): {}", name, Long.toUnsignedString(m.id()), m.operation(), m.reason());
+            guestLog.warn(LOG, "{}: rejected request {} (op {}): {}", name, Long.toUnsignedString(m.id()), m.operation(),
+                    m.reason());
             counters.rejected.increment();
             complete(m.id(), m.operation(), m.status());
             return;

@@ -42,6 +42,8 @@ public final class VbdBackend implements AutoCloseable {
     private final boolean readOnly;
     private final String name;
     private final QueueCounters counters = new QueueCounters();
+    /** One budget for every log line this device's guest can cause, whichever queue or step it comes from. */
+    private final RateLimitedLog guestLog;
     private final AtomicReference<String> fatal = new AtomicReference<>();
     private final CompletableFuture<Void> finished = new CompletableFuture<>();
 
@@ -66,6 +68,7 @@ public final class VbdBackend implements AutoCloseable {
         this.device = device;
         this.readOnly = readOnly;
         this.name = "vbd " + frontendDomid + "/" + backend.substring(backend.lastIndexOf('/') + 1);
+        this.guestLog = RateLimitedLog.forDevice(name);
     }
 
     void start() {
@@ -109,7 +112,7 @@ public final class VbdBackend implements AutoCloseable {
             try (WatchMux watches = new WatchMux(xs, List.of(backend, frontend), name)) {
                 advertiseEarlyFeatures();
                 while (!stopping && !finished.isDone()) {
-                    reconcile();
+                    reconcileOrRefuse();
                     if (!finished.isDone()) {
                         watches.next(Duration.ofSeconds(1));
                         watches.drain(); // one look at the current state covers them all
@@ -122,6 +125,8 @@ public final class VbdBackend implements AutoCloseable {
             LOG.error("{}: handshake stopped: {}", name, e.toString());
         } finally {
             disconnect();
+            // Once per device, not per connection: a guest cycling connections gets no extra lines.
+            guestLog.flush();
             finished.complete(null);
         }
     }
@@ -160,6 +165,23 @@ public final class VbdBackend implements AutoCloseable {
         xs.write(backend + "/hotplug-status", "connected");
     }
 
+    /**
+     * Everything reconcile looks at is written by the frontend or the toolstack. A value that trips
+     * an unchecked exception on the way (a check missing somewhere) must cost the guest this
+     * connection attempt only, never the device: it is refused like bad keys (error, Closing), and
+     * the frontend's reset (Closed, Initialising) is served as always. Only xenstore failing
+     * (IOException) ends the handshake.
+     */
+    private void reconcileOrRefuse() throws IOException {
+        try {
+            reconcile();
+        } catch (RuntimeException e) {
+            guestLog.warn(LOG, "{}: unexpected failure handling the frontend's state; refusing this connection", name, e);
+            fail("cannot connect to frontend " + frontend + ": internal error " + e
+                    + " (reset the frontend to try again; report this as a blkifd bug)");
+        }
+    }
+
     private void reconcile() throws IOException {
         Optional<String> frontendStateText = xs.readIfExists(frontend + "/state");
         boolean online = "1".equals(xs.readIfExists(backend + "/online").orElse("0").trim());
@@ -182,6 +204,10 @@ public final class VbdBackend implements AutoCloseable {
             case INITIALISING, INIT_WAIT -> {
                 if (state == XenbusState.CLOSED && online) {
                     reopen(); // guest reboot, kexec or driver reload (§5.7)
+                } else if (state == XenbusState.CLOSING && queues.isEmpty() && fatal.get() != null && online) {
+                    // Refused before anything was mapped, and the frontend started over without
+                    // passing Closed: nothing to undo, offer the next attempt.
+                    reopen();
                 }
             }
             case CLOSING -> {
@@ -235,6 +261,11 @@ public final class VbdBackend implements AutoCloseable {
         } catch (FrontendKeys.FrontendKeyException e) {
             fail("frontend " + frontend + ": " + e.getMessage());
             return;
+        } catch (RuntimeException e) {
+            // A value FrontendKeys let through but should not have: still only this attempt's fault.
+            guestLog.warn(LOG, "{}: unexpected failure reading the keys of frontend {}", name, frontend, e);
+            fail("frontend " + frontend + ": keys not understood (" + e + "); reset the frontend to try again");
+            return;
         }
         long sectors = device.sizeBytes() / BlkifConstants.SECTOR_SIZE;
         // Requests are checked against exactly what is advertised (feature-discard included).
@@ -287,8 +318,8 @@ public final class VbdBackend implements AutoCloseable {
             RingQueue queue = new RingQueue(queueName, frontendDomid, ring, pages, pump.events(), localPort, grants,
                     new RequestDecoder(wanted.abi(), features.maxIndirectSegments()), new RequestValidator(() -> geometry),
                     reachable -> new RequestIo(queueName, frontendDomid, grants, ringDevice, buffers, counters, reachable,
-                            persistent),
-                    counters, reason -> onQueueBroken(queueName, reason), persistent);
+                            persistent, guestLog),
+                    counters, reason -> onQueueBroken(queueName, reason), persistent, guestLog);
             pump.listen(localPort, queue::wake);
             return queue;
         } catch (IOException | RingBrokenException | RuntimeException e) {
@@ -348,9 +379,17 @@ public final class VbdBackend implements AutoCloseable {
         }
     }
 
-    /** Like xenbus_dev_fatal: say why in {@code error}, then go to Closing. */
+    /**
+     * Like xenbus_dev_fatal: say why in {@code error}, then go to Closing. The guest decides how
+     * often this happens (each attempt with bad keys), so the line goes through its budget. The
+     * same refusal again while still Closing writes nothing: the write would wake this handshake's
+     * own watch and spin.
+     */
     private void fail(String reason) throws IOException {
-        LOG.error("{}: {}", name, reason);
+        if (state == XenbusState.CLOSING && reason.equals(fatal.get())) {
+            return;
+        }
+        guestLog.warn(LOG, "{}: refused: {}", name, reason);
         fatal.set(reason);
         xs.write(backend + "/error", reason);
         setState(XenbusState.CLOSING);
