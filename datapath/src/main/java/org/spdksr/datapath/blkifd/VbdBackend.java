@@ -89,6 +89,11 @@ public final class VbdBackend implements AutoCloseable {
         return counters.snapshot();
     }
 
+    /** What the budget for guest-caused log lines wrote and held back so far. */
+    RateLimitedLog.Accounting guestLogAccounting() {
+        return guestLog.accounting();
+    }
+
     public int queueCount() {
         return queues.size();
     }
