@@ -37,6 +37,8 @@ final class RequestIo {
     private final BooleanSupplier guestReachable;
     private final PersistentGrants persistent;
     private final String name;
+    /** Every line here is per request, so a guest can cause any number of them: all go through the budget. */
+    private final RateLimitedLog guestLog;
 
     /** Makes the I/O half of a queue once the queue can say whether its guest is still there. */
     @FunctionalInterface
@@ -44,9 +46,13 @@ final class RequestIo {
         RequestIo create(BooleanSupplier guestReachable);
     }
 
-    /** @param persistent the connection's persistent grants, or null when not negotiated */
+    /**
+     * @param persistent the connection's persistent grants, or null when not negotiated
+     * @param guestLog the device's budget for log lines its guest causes
+     */
     RequestIo(String name, int frontendDomid, GrantAccess grants, BlockDevice device, RequestBuffers buffers,
-            QueueCounters counters, BooleanSupplier guestReachable, PersistentGrants persistent) {
+            QueueCounters counters, BooleanSupplier guestReachable, PersistentGrants persistent,
+            RateLimitedLog guestLog) {
         this.name = name;
         this.frontendDomid = frontendDomid;
         this.grants = grants;
@@ -55,6 +61,7 @@ final class RequestIo {
         this.counters = counters;
         this.guestReachable = guestReachable;
         this.persistent = persistent;
+        this.guestLog = guestLog;
     }
 
     CompletableFuture<Short> execute(BlkifRequest.Direct request) {
@@ -136,8 +143,8 @@ final class RequestIo {
         }
         return taken.handle((lease, e) -> {
             if (e != null) {
-                LOG.warn("{}: request {}: no buffer for its {} bytes: {}", name, Long.toUnsignedString(request.id()),
-                        bytes, e.toString());
+                guestLog.warn(LOG, "{}: request {}: no buffer for its {} bytes: {}", name,
+                        Long.toUnsignedString(request.id()), bytes, e.toString());
                 counters.errors.increment();
                 return done(RSP_ERROR);
             }
@@ -184,8 +191,8 @@ final class RequestIo {
             List<GrantStatus> statuses = grants.copy(segments);
             for (int i = 0; i < statuses.size(); i++) {
                 if (!statuses.get(i).ok()) {
-                    LOG.warn("{}: request {} segment {} (gref {}): grant copy {} refused: {}", name, request.id(), i,
-                            copied.get(i).gref(), fromGuest ? "from guest" : "to guest",
+                    guestLog.warn(LOG, "{}: request {} segment {} (gref {}): grant copy {} refused: {}", name,
+                            Long.toUnsignedString(request.id()), i, Integer.toUnsignedString(copied.get(i).gref()), fromGuest ? "from guest" : "to guest",
                             statuses.get(i).meaning());
                     counters.errors.increment();
                     return RSP_ERROR;
@@ -193,7 +200,8 @@ final class RequestIo {
             }
             return RSP_OKAY;
         } catch (IOException | RuntimeException e) {
-            LOG.warn("{}: request {}: grant copy failed: {}", name, request.id(), e.toString());
+            guestLog.warn(LOG, "{}: request {}: grant copy failed: {}", name, Long.toUnsignedString(request.id()),
+                    e.toString());
             counters.errors.increment();
             return RSP_ERROR;
         }
@@ -210,7 +218,7 @@ final class RequestIo {
             if (e == null) {
                 return RSP_OKAY;
             }
-            LOG.warn("{}: {} failed on the block device: {}", name, what, e.toString());
+            guestLog.warn(LOG, "{}: {} failed on the block device: {}", name, what, e.toString());
             counters.errors.increment();
             return RSP_ERROR;
         });

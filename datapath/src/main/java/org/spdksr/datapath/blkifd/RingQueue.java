@@ -57,6 +57,8 @@ final class RingQueue {
     private final RingJournal journal;
     private final List<RingJournal.Outstanding> replay;
     private final List<Integer> answered = new ArrayList<>();
+    /** This device's budget for the log lines its guest causes. */
+    private final RateLimitedLog guestLog;
 
     private final ConcurrentLinkedQueue<Completion> completions = new ConcurrentLinkedQueue<>();
     private final Semaphore wake = new Semaphore(0);
@@ -68,7 +70,7 @@ final class RingQueue {
     RingQueue(String name, int frontendDomid, BackRing ring, GrantMapping ringPages, EventChannels events, int localPort,
             GrantAccess grants, RequestDecoder decoder, RequestValidator validator, RequestIo.Factory ioFactory,
             QueueCounters counters, Consumer<String> onBroken, PersistentGrants persistent, RingJournal journal,
-            List<RingJournal.Outstanding> replay) {
+            List<RingJournal.Outstanding> replay, RateLimitedLog guestLog) {
         this.name = name;
         this.frontendDomid = frontendDomid;
         this.ring = ring;
@@ -83,6 +85,7 @@ final class RingQueue {
         this.persistent = persistent;
         this.journal = journal;
         this.replay = List.copyOf(replay);
+        this.guestLog = guestLog;
         this.io = ioFactory.create(() -> guestReachable);
         this.worker = new Thread(this::run, name);
         this.worker.setDaemon(true);
@@ -163,7 +166,8 @@ final class RingQueue {
         Optional<BlkifRequest.Malformed> rejection = validator.check(request);
         if (rejection.isPresent()) {
             BlkifRequest.Malformed m = rejection.get();
-            LOG.warn("{}: rejected request {} (op {}): {}", name, Long.toUnsignedString(m.id()), m.operation(), m.reason());
+            guestLog.warn(LOG, "{}: rejected request {} (op {}): {}", name, Long.toUnsignedString(m.id()), m.operation(),
+                    m.reason());
             counters.rejected.increment();
             complete(m.id(), m.operation(), m.status(), entry);
             return;

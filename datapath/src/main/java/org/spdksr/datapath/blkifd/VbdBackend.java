@@ -45,6 +45,8 @@ public final class VbdBackend implements AutoCloseable {
     /** The journals' name for this disk. */
     private final String journalKey;
     private final QueueCounters counters = new QueueCounters();
+    /** One budget for every log line this device's guest can cause, whichever queue or step it comes from. */
+    private final RateLimitedLog guestLog;
     private final AtomicReference<String> fatal = new AtomicReference<>();
     private final CompletableFuture<Void> finished = new CompletableFuture<>();
 
@@ -73,6 +75,7 @@ public final class VbdBackend implements AutoCloseable {
         this.name = "vbd " + frontendDomid + "/" + backend.substring(backend.lastIndexOf('/') + 1);
         this.journals = journals;
         this.journalKey = frontendDomid + "-" + backend.substring(backend.lastIndexOf('/') + 1);
+        this.guestLog = RateLimitedLog.forDevice(name);
     }
 
     void start() {
@@ -91,6 +94,11 @@ public final class VbdBackend implements AutoCloseable {
 
     public QueueCounters.Snapshot counters() {
         return counters.snapshot();
+    }
+
+    /** What the budget for guest-caused log lines wrote and held back so far. */
+    RateLimitedLog.Accounting guestLogAccounting() {
+        return guestLog.accounting();
     }
 
     public int queueCount() {
@@ -118,7 +126,7 @@ public final class VbdBackend implements AutoCloseable {
                     advertiseEarlyFeatures();
                 }
                 while (!stopping && !finished.isDone()) {
-                    reconcile();
+                    reconcileOrRefuse();
                     if (!finished.isDone()) {
                         watches.next(Duration.ofSeconds(1));
                         watches.drain(); // one look at the current state covers them all
@@ -135,6 +143,8 @@ public final class VbdBackend implements AutoCloseable {
             } else {
                 disconnect();
             }
+            // Once per device, not per connection: a guest cycling connections gets no extra lines.
+            guestLog.flush();
             finished.complete(null);
         }
     }
@@ -197,6 +207,23 @@ public final class VbdBackend implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Everything reconcile looks at is written by the frontend or the toolstack. A value that trips
+     * an unchecked exception on the way (a check missing somewhere) must cost the guest this
+     * connection attempt only, never the device: it is refused like bad keys (error, Closing), and
+     * the frontend's reset (Closed, Initialising) is served as always. Only xenstore failing
+     * (IOException) ends the handshake.
+     */
+    private void reconcileOrRefuse() throws IOException {
+        try {
+            reconcile();
+        } catch (RuntimeException e) {
+            guestLog.warn(LOG, "{}: unexpected failure handling the frontend's state; refusing this connection", name, e);
+            fail("cannot connect to frontend " + frontend + ": internal error " + e
+                    + " (reset the frontend to try again; report this as a blkifd bug)");
+        }
+    }
+
     private void reconcile() throws IOException {
         Optional<String> frontendStateText = xs.readIfExists(frontend + "/state");
         boolean online = "1".equals(xs.readIfExists(backend + "/online").orElse("0").trim());
@@ -219,6 +246,10 @@ public final class VbdBackend implements AutoCloseable {
             case INITIALISING, INIT_WAIT -> {
                 if (state == XenbusState.CLOSED && online) {
                     reopen(); // guest reboot, kexec or driver reload (§5.7)
+                } else if (state == XenbusState.CLOSING && queues.isEmpty() && fatal.get() != null && online) {
+                    // Refused before anything was mapped, and the frontend started over without
+                    // passing Closed: nothing to undo, offer the next attempt.
+                    reopen();
                 }
             }
             case CLOSING -> {
@@ -272,6 +303,11 @@ public final class VbdBackend implements AutoCloseable {
             wanted = FrontendKeys.read(xs, frontend, features);
         } catch (FrontendKeys.FrontendKeyException e) {
             fail("frontend " + frontend + ": " + e.getMessage());
+            return;
+        } catch (RuntimeException e) {
+            // A value FrontendKeys let through but should not have: still only this attempt's fault.
+            guestLog.warn(LOG, "{}: unexpected failure reading the keys of frontend {}", name, frontend, e);
+            fail("frontend " + frontend + ": keys not understood (" + e + "); reset the frontend to try again");
             return;
         }
         long sectors = device.sizeBytes() / BlkifConstants.SECTOR_SIZE;
@@ -362,8 +398,8 @@ public final class VbdBackend implements AutoCloseable {
             RingQueue queue = new RingQueue(queueName, frontendDomid, ring, pages, pump.events(), localPort, grants,
                     new RequestDecoder(wanted.abi(), features.maxIndirectSegments()), new RequestValidator(() -> geometry),
                     reachable -> new RequestIo(queueName, frontendDomid, grants, ringDevice, buffers, counters, reachable,
-                            persistent),
-                    counters, reason -> onQueueBroken(queueName, reason), persistent, journal, replay);
+                            persistent, guestLog),
+                    counters, reason -> onQueueBroken(queueName, reason), persistent, journal, replay, guestLog);
             pump.listen(localPort, queue::wake);
             return queue;
         } catch (IOException | RingBrokenException | RuntimeException e) {
@@ -423,9 +459,17 @@ public final class VbdBackend implements AutoCloseable {
         }
     }
 
-    /** Like xenbus_dev_fatal: say why in {@code error}, then go to Closing. */
+    /**
+     * Like xenbus_dev_fatal: say why in {@code error}, then go to Closing. The guest decides how
+     * often this happens (each attempt with bad keys), so the line goes through its budget. The
+     * same refusal again while still Closing writes nothing: the write would wake this handshake's
+     * own watch and spin.
+     */
     private void fail(String reason) throws IOException {
-        LOG.error("{}: {}", name, reason);
+        if (state == XenbusState.CLOSING && reason.equals(fatal.get())) {
+            return;
+        }
+        guestLog.warn(LOG, "{}: refused: {}", name, reason);
         fatal.set(reason);
         xs.write(backend + "/error", reason);
         setState(XenbusState.CLOSING);

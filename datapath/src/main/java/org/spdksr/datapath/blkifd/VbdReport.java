@@ -6,14 +6,16 @@ package org.spdksr.datapath.blkifd;
  * package because the negotiated connection is package-private.
  *
  * @param ringOrder -1 while not connected
+ * @param guestLogLinesHeldBack log lines the guest caused that the per-device budget did not write
+ *     ({@link RateLimitedLog}); the requests behind them are still counted in {@code counters}
  */
 public record VbdReport(String name, String state, int ringOrder, int queues, String protocol,
-        boolean persistentGrants, QueueCounters.Snapshot counters) {
+        boolean persistentGrants, QueueCounters.Snapshot counters, long guestLogLinesHeldBack) {
 
     public static VbdReport of(VbdBackend vbd) {
         FrontendConnection c = vbd.connection().orElse(null);
         return new VbdReport(vbd.name(), vbd.state().name(), c == null ? -1 : c.ringPageOrder(),
                 c == null ? 0 : c.queues().size(), c == null ? "" : c.abi().protocolName(),
-                c != null && c.persistent(), vbd.counters());
+                c != null && c.persistent(), vbd.counters(), vbd.guestLogAccounting().suppressed());
     }
 }

@@ -871,4 +871,114 @@ class HostileGuestTest {
         h = front.hostile();
         stillServes();
     }
+
+    // ---- numbers from xenstore (issue 18) --------------------------------------------------------
+
+    static Stream<Arguments> frontendNumbersOutOfRange() {
+        return Stream.of(
+                // ring-page-order: u32 values that wrap to negative ints, shifts past 31, non-decimal forms
+                Arguments.of("ring-page-order", "4294967295"), // once (int) -1: a negative array size
+                Arguments.of("ring-page-order", "2147483648"),
+                Arguments.of("ring-page-order", "2147483647"),
+                Arguments.of("ring-page-order", "32"),
+                Arguments.of("ring-page-order", "31"),
+                Arguments.of("ring-page-order", "-1"),
+                Arguments.of("ring-page-order", "1e3"),
+                Arguments.of("ring-page-order", "0x4"),
+                Arguments.of("ring-page-order", " 0"),
+                Arguments.of("ring-page-order", "0 "),
+                Arguments.of("ring-page-order", "+0"),
+                Arguments.of("ring-page-order", "00000000000"), // 11 digits
+                Arguments.of("ring-page-order", "\u0660"), // a Unicode digit zero
+                // num-ring-pages (the legacy key; order 0 writes no ring-page-order)
+                Arguments.of("num-ring-pages", "4294967295"),
+                Arguments.of("num-ring-pages", "2147483648"),
+                Arguments.of("num-ring-pages", "0"),
+                Arguments.of("num-ring-pages", "32"), // a power of two above max-ring-pages 16
+                Arguments.of("num-ring-pages", "99999999999999999999"),
+                Arguments.of("num-ring-pages", " 1"),
+                // multi-queue-num-queues
+                Arguments.of("multi-queue-num-queues", "4294967295"),
+                Arguments.of("multi-queue-num-queues", "4294967296"),
+                Arguments.of("multi-queue-num-queues", "2147483648"),
+                Arguments.of("multi-queue-num-queues", "-1"),
+                Arguments.of("multi-queue-num-queues", "0x1"),
+                Arguments.of("multi-queue-num-queues", "1 "),
+                // event-channel: port 0 is never allocated; Xen's ports stay below 2^17
+                Arguments.of("event-channel", "0"),
+                Arguments.of("event-channel", "131072"),
+                Arguments.of("event-channel", "2147483648"),
+                Arguments.of("event-channel", "4294967295"),
+                Arguments.of("event-channel", "4294967296"),
+                Arguments.of("event-channel", "-1"),
+                Arguments.of("event-channel", "1e3"),
+                // ring-ref: a u32; whatever it names must be this guest's grant
+                Arguments.of("ring-ref", "4294967295"),
+                Arguments.of("ring-ref", "2147483648"),
+                Arguments.of("ring-ref", "-1"),
+                Arguments.of("ring-ref", "0x10"));
+    }
+
+    /**
+     * Every number a frontend writes is refused unless it is plain decimal inside its range; the
+     * refusal costs the frontend this attempt only: once it resets (Closed, then Initialising) and
+     * writes sane keys, it is served. 4294967295 as ring-page-order once threw out of the
+     * handshake and left the disk in InitWait for good.
+     */
+    @ParameterizedTest(name = "{0}=''{1}''")
+    @MethodSource("frontendNumbersOutOfRange")
+    void frontendNumbersOutOfRangeAreRefusedAndTheDiskStaysUsable(String key, String value) throws Exception {
+        refusedThenRecovers(FrontOptions.defaults().withRingOrder(0).withPersistentGrants(false)
+                .withKeyOverride(key, value));
+    }
+
+    static Stream<Arguments> laterQueueNumbersOutOfRange() {
+        return Stream.of(
+                Arguments.of("queue-2/event-channel", "4294967295"),
+                Arguments.of("queue-2/event-channel", "0"),
+                Arguments.of("queue-3/ring-ref0", "4294967295"),
+                Arguments.of("queue-1/ring-ref3", "-1"));
+    }
+
+    /** The same in the keys of a later queue of a multi-page, multi-queue ring: nothing stays mapped. */
+    @ParameterizedTest(name = "4 queues, order 2, {0}=''{1}''")
+    @MethodSource("laterQueueNumbersOutOfRange")
+    void laterQueueNumbersOutOfRangeAreRefusedAndTheDiskStaysUsable(String key, String value) throws Exception {
+        refusedThenRecovers(FrontOptions.defaults().withRingOrder(2).withQueues(4).withPersistentGrants(false)
+                .withKeyOverride(key, value));
+    }
+
+    /**
+     * After a refusal the frontend may start over with Initialising without passing Closed (a
+     * driver reload): it is offered InitWait again and served.
+     */
+    @Test
+    void aRefusedFrontendThatGoesStraightBackToInitialisingIsServed() throws Exception {
+        front.disconnect(BlkifdRig.WAIT);
+        rig.awaitBackendState(s -> s == XenbusState.CLOSED, "Closed");
+        SimBlkfront bad = rig.front(FrontOptions.defaults().withRingOrder(0).withPersistentGrants(false)
+                .withFollowBackendClose(false).withKeyOverride("ring-page-order", "5"));
+        bad.setState(XenbusState.INITIALISING);
+        assertThatThrownBy(bad::connect).isInstanceOf(java.io.IOException.class);
+        assertThat(rig.backendState()).isEqualTo(XenbusState.CLOSING);
+        assertThat(rig.backendKey("error")).hasValueSatisfying(e -> assertThat(e).contains("ring-page-order"));
+        rig.awaitNoLiveMappings();
+        front = rig.front(RING);
+        front.reconnect(); // Initialising straight from Initialised
+        h = front.hostile();
+        assertThat(rig.backendKey("error")).as("the refusal is history").isEmpty();
+        stillServes();
+    }
+
+    /**
+     * An unchecked exception anywhere in the connect path (here: the device cannot say its size)
+     * refuses that attempt instead of stopping the handshake for good: the disk is served again
+     * once the frontend resets.
+     */
+    @Test
+    void anUncheckedFailureWhileConnectingRefusesTheAttemptOnly() throws Exception {
+        rig.device.sizeFailures.set(1);
+        refusedThenRecovers(RING);
+        assertThat(rig.device.sizeFailures.get()).as("the injected failure happened").isZero();
+    }
 }

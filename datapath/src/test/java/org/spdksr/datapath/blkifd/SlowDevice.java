@@ -3,6 +3,7 @@ package org.spdksr.datapath.blkifd;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.spdksr.datapath.device.BlockDevice;
 
@@ -19,6 +20,8 @@ final class SlowDevice implements BlockDevice {
     final AtomicLong writes = new AtomicLong();
     final AtomicLong discards = new AtomicLong();
     final AtomicLong flushes = new AtomicLong();
+    /** While above 0, {@link #sizeBytes} throws (and counts down): an unchecked failure inside the handshake. */
+    final AtomicInteger sizeFailures = new AtomicInteger();
 
     SlowDevice(BlockDevice delegate) {
         this.delegate = delegate;
@@ -34,6 +37,9 @@ final class SlowDevice implements BlockDevice {
 
     @Override
     public long sizeBytes() {
+        if (sizeFailures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            throw new IllegalStateException("injected failure: the device cannot say its size");
+        }
         return delegate.sizeBytes();
     }
 

@@ -86,9 +86,11 @@ public final class StatusCommand implements Callable<Integer> {
             out.println("no blkifd is running");
             return;
         }
-        out.printf(Locale.ROOT, "%-14s %-8s %-18s %-8s %-6s %-5s %-6s %-10s %9s %9s %9s %9s %8s %8s %6s  %s%n",
+        // ERRORS: requests that failed on the device or in a grant copy; REJECTED: requests refused
+        // as malformed before any I/O (a guest bug or attack, each answered with an error).
+        out.printf(Locale.ROOT, "%-14s %-8s %-18s %-8s %-6s %-5s %-6s %-10s %9s %9s %9s %9s %8s %8s %6s %8s  %s%n",
                 "DOMAIN", "PID", "DISK", "STATE", "DEV", "ORDER", "QUEUES", "FRONTEND", "READS", "WRITES", "FLUSHES",
-                "DISCARDS", "MiB_RD", "MiB_WR", "ERRORS", "VOLUME");
+                "DISCARDS", "MiB_RD", "MiB_WR", "ERRORS", "REJECTED", "VOLUME");
         for (Entry e : entries) {
             if (e.status() == null) {
                 out.printf(Locale.ROOT, "%-14s %-8s %s%n", e.directory(), "-", e.problem());
@@ -103,18 +105,20 @@ public final class StatusCommand implements Callable<Integer> {
                 String state = d.state() + (d.readOnly() ? ",ro" : "") + (d.nonPersistent() ? ",np" : "");
                 String volume = d.volume() + (d.error().isEmpty() ? "" : "  error: " + d.error());
                 if (d.vbds().isEmpty()) {
-                    out.printf(Locale.ROOT, "%-14s %-8d %-18s %-8s %-6s %-5s %-6s %-10s %9s %9s %9s %9s %8s %8s %6s  %s%n",
+                    out.printf(Locale.ROOT,
+                            "%-14s %-8d %-18s %-8s %-6s %-5s %-6s %-10s %9s %9s %9s %9s %8s %8s %6s %8s  %s%n",
                             domain, s.pid(), d.id(), state, "-", "-", "-", d.nbdUri().isEmpty() ? "-" : "nbd", "-", "-",
-                            "-", "-", "-", "-", "-", volume);
+                            "-", "-", "-", "-", "-", "-", volume);
                 }
                 for (VbdReport v : d.vbds()) {
                     QueueCounters.Snapshot c = v.counters();
                     String dev = v.name().substring(v.name().lastIndexOf('/') + 1);
-                    out.printf(Locale.ROOT, "%-14s %-8d %-18s %-8s %-6s %-5s %-6d %-10s %9d %9d %9d %9d %8.1f %8.1f %6d  %s%n",
+                    out.printf(Locale.ROOT,
+                            "%-14s %-8d %-18s %-8s %-6s %-5s %-6d %-10s %9d %9d %9d %9d %8.1f %8.1f %6d %8d  %s%n",
                             domain, s.pid(), d.id(), state, dev, v.ringOrder() < 0 ? "-" : Integer.toString(v.ringOrder()),
                             v.queues(), v.state().toLowerCase(Locale.ROOT) + (v.persistentGrants() ? ",pg" : ""),
                             c.reads(), c.writes(), c.flushes(), c.discards(), c.bytesRead() / 1048576.0,
-                            c.bytesWritten() / 1048576.0, c.errors() + c.rejected(), volume);
+                            c.bytesWritten() / 1048576.0, c.errors(), c.rejected(), volume);
                 }
             }
         }

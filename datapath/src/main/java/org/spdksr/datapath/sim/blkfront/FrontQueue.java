@@ -84,6 +84,15 @@ final class FrontQueue {
         return port;
     }
 
+    /** The ring's indices and what waits, for a test's failure report. */
+    synchronized String describe() {
+        return "queue " + index + ": " + inFlight.size() + " in flight, " + waiting.size() + " waiting; req_prod "
+                + Integer.toUnsignedString(ring.sharedReqProd()) + ", req_event " + Integer.toUnsignedString(ring.sharedReqEvent())
+                + ", rsp_prod " + Integer.toUnsignedString(ring.sharedRspProd()) + ", rsp_cons "
+                + Integer.toUnsignedString(ring.rspCons()) + ", rsp_event " + Integer.toUnsignedString(ring.sharedRspEvent())
+                + ", event channel port " + port;
+    }
+
     /** The ring itself, for hostile primitives; callers synchronise on this queue. */
     FrontRing ring() {
         return ring;

@@ -343,6 +343,11 @@ public final class SimBlkfront implements AutoCloseable {
         return queues.stream().mapToInt(FrontQueue::inFlight).sum();
     }
 
+    /** Each queue's ring indices and requests in flight, for a test's failure report. */
+    public String describeQueues() {
+        return String.join("; ", queues.stream().map(FrontQueue::describe).toList());
+    }
+
     /** Granted pages kept in the persistent pools, over all queues. */
     public int persistentGrants() {
         return queues.stream().mapToInt(FrontQueue::persistentGrants).sum();
