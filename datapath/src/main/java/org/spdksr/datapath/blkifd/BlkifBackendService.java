@@ -3,6 +3,7 @@ package org.spdksr.datapath.blkifd;
 import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.spdksr.datapath.blkif.BlkifConstants;
 import org.spdksr.datapath.device.BlockDevice;
 import org.spdksr.datapath.xen.XenAccess;
 
@@ -19,11 +20,25 @@ public final class BlkifBackendService implements AutoCloseable {
     private final BackendFeatures features;
     private final EventPump pump;
     private final Map<String, VbdBackend> disks = new ConcurrentHashMap<>();
+    private final BufferPool buffers;
 
+    /** With the default buffer budget ({@link BufferSettings#DEFAULT_MIB}). */
     public BlkifBackendService(XenAccess xen, BackendFeatures features) {
+        this(xen, features, BufferSettings.DEFAULT_MIB << 20);
+    }
+
+    /**
+     * @param bufferBudgetBytes the request buffer memory of all disks together; raised to one
+     *     largest request if smaller, so that every legal request can be served
+     */
+    public BlkifBackendService(XenAccess xen, BackendFeatures features, long bufferBudgetBytes) {
         this.xen = xen;
         this.features = features;
         this.pump = new EventPump(xen.events(), "blkifd event pump");
+        int maxRequest = Math.max(BlkifConstants.MAX_DIRECT_SEGMENTS, features.maxIndirectSegments())
+                * BlkifConstants.PAGE_SIZE;
+        this.buffers = new BufferPool(maxRequest,
+                new BufferBudget(Math.max(bufferBudgetBytes, BufferPool.capacityFor(maxRequest))));
     }
 
     public static String backendPath(int backendDomid, int frontendDomid, int devid) {
@@ -33,13 +48,19 @@ public final class BlkifBackendService implements AutoCloseable {
     /** Starts serving the disk; the handshake begins once the toolstack wrote its nodes. */
     public VbdBackend serve(int frontendDomid, int devid, BlockDevice device, boolean readOnly) {
         String path = backendPath(0, frontendDomid, devid);
-        VbdBackend vbd = new VbdBackend(xen.xenstore(), xen.grants(), pump, features, path, frontendDomid, device, readOnly);
+        VbdBackend vbd = new VbdBackend(xen.xenstore(), xen.grants(), pump, features, path, frontendDomid, device, readOnly,
+                buffers);
         if (disks.putIfAbsent(path, vbd) != null) {
             throw new IllegalStateException("disk " + frontendDomid + "/" + devid + " is already served");
         }
         vbd.finished().whenComplete((v, e) -> disks.remove(path, vbd));
         vbd.start();
         return vbd;
+    }
+
+    /** The request buffer memory: budget, use, and how often a ring waited for it. */
+    public BufferReport buffers() {
+        return buffers.report();
     }
 
     public Map<String, VbdBackend> disks() {

@@ -3,6 +3,7 @@ package org.spdksr.datapath.blkifd;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.spdksr.datapath.device.BlockDevice;
 
@@ -19,6 +20,9 @@ final class SlowDevice implements BlockDevice {
     final AtomicLong writes = new AtomicLong();
     final AtomicLong discards = new AtomicLong();
     final AtomicLong flushes = new AtomicLong();
+    /** Writes started and not yet completed, and the most there ever were at once. */
+    final AtomicInteger writesInFlight = new AtomicInteger();
+    final AtomicInteger peakWritesInFlight = new AtomicInteger();
 
     SlowDevice(BlockDevice delegate) {
         this.delegate = delegate;
@@ -66,12 +70,13 @@ final class SlowDevice implements BlockDevice {
     @Override
     public CompletableFuture<Void> write(long offset, ByteBuffer src) {
         writes.incrementAndGet();
+        peakWritesInFlight.accumulateAndGet(writesInFlight.incrementAndGet(), Math::max);
         long d = writeDelayMs;
-        if (d <= 0) {
-            return delegate.write(offset, src);
-        }
-        return CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(d, TimeUnit.MILLISECONDS))
-                .thenCompose(x -> delegate.write(offset, src));
+        CompletableFuture<Void> done = d <= 0 ? delegate.write(offset, src)
+                : CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(d, TimeUnit.MILLISECONDS))
+                        .thenCompose(x -> delegate.write(offset, src));
+        // Counted down before the caller sees the completion, so a count read after it is exact.
+        return done.whenComplete((v, e) -> writesInFlight.decrementAndGet());
     }
 
     @Override
