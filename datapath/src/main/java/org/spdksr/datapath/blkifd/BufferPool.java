@@ -82,15 +82,8 @@ final class BufferPool {
             }
         }
         if (buffer == null) {
-            try {
-                buffer = ByteBuffer.allocateDirect(capacity);
-            } catch (OutOfMemoryError e) {
-                if (!outOfDirectMemory(capacity, onReturn)) {
-                    throw new IllegalStateException("no direct memory for a " + capacity + "-byte request buffer although"
-                            + " blkifd's buffer budget of " + budget.limitBytes() + " bytes allows it: the JVM's"
-                            + " -XX:MaxDirectMemorySize is too small for SPDK_SR_BLKIFD_BUFFER_MIB (raise it in"
-                            + " SPDK_SR_BLKIFD_JAVA_OPTS or lower the budget in /etc/spdk-sr/spdk-sr.conf)", e);
-                }
+            buffer = allocate(capacity, onReturn);
+            if (buffer == null) {
                 return Optional.empty();
             }
         }
@@ -157,24 +150,43 @@ final class BufferPool {
     }
 
     /**
-     * The JVM refused memory the budget allowed (its limit is below the budget, or dropped buffers
-     * are not collected yet): undo the reservation and wait, as for a spent budget, if buffers in
-     * use will come back; false when none will, so waiting could last forever.
+     * A new buffer, counted in use already. When the JVM refuses memory the budget allowed (its
+     * limit is below the budget, or buffers dropped earlier are not collected yet), the free
+     * buffers are dropped and the JVM asked once more (it collects before it gives up); then the
+     * caller waits as for a spent budget, if buffers in use will come back.
+     *
+     * @return null when the caller is to wait
+     * @throws IllegalStateException when nothing will come back, so waiting could last forever
      */
-    private synchronized boolean outOfDirectMemory(int capacity, Runnable onReturn) {
-        inUseBytes -= capacity;
-        budget.release(capacity);
-        while (pooledBytes > 0) {
-            dropLargestFree();
+    private ByteBuffer allocate(int capacity, Runnable onReturn) {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return ByteBuffer.allocateDirect(capacity);
+            } catch (OutOfMemoryError e) {
+                synchronized (this) {
+                    if (attempt == 0 && pooledBytes > 0) {
+                        while (pooledBytes > 0) {
+                            dropLargestFree();
+                        }
+                        continue;
+                    }
+                    inUseBytes -= capacity;
+                    budget.release(capacity);
+                    if (inUseBytes == 0) {
+                        throw new IllegalStateException("no direct memory for a " + capacity + "-byte request buffer"
+                                + " although blkifd's buffer budget of " + budget.limitBytes() + " bytes allows it:"
+                                + " the JVM's -XX:MaxDirectMemorySize is too small for " + BufferSettings.BUFFER_MIB
+                                + " (raise it in SPDK_SR_BLKIFD_JAVA_OPTS or lower the budget in"
+                                + " /etc/spdk-sr/spdk-sr.conf)", e);
+                    }
+                    if (!waiters.contains(onReturn)) {
+                        waiters.addFirst(onReturn); // it was first, or alone
+                        waits++;
+                    }
+                    return null;
+                }
+            }
         }
-        if (inUseBytes == 0) {
-            return false;
-        }
-        if (!waiters.contains(onReturn)) {
-            waiters.addFirst(onReturn);
-            waits++;
-        }
-        return true;
     }
 
     private void enqueue(Runnable onReturn) {

@@ -2,6 +2,7 @@ package org.spdksr.datapath.blkifd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -117,6 +118,30 @@ class BufferBackpressureTest {
             rig.verifiedWriteRead(f, 1, 2048, MIB);
             assertThat(rig.blkifd.buffers().inUseBytes()).isZero();
         }
+    }
+
+    /**
+     * The issue's own measurement, in a child JVM whose direct memory (32 MiB) is far below what
+     * 4 full rings of 1 MiB writes ask for (128 MiB): blkifd used to answer some of them with
+     * errors ("Cannot reserve 1048576 bytes of direct buffer memory"); within its budget, none.
+     */
+    @Test
+    void aGuestCannotTurnTheJvmsDirectMemoryLimitIntoErrors() throws Exception {
+        Path log = root.resolve("child.log");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "-XX:MaxDirectMemorySize=32m", "-cp",
+                System.getProperty("java.class.path"), BufferPressureChild.class.getName(),
+                root.resolve("rig").toString(), Long.toString(8L * MIB))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        boolean ended = child.waitFor(3 * BlkifdRig.WAIT.toSeconds(), TimeUnit.SECONDS);
+        if (!ended) {
+            child.destroyForcibly();
+        }
+        String output = Files.readString(log);
+        assertThat(ended).as("child ended; its output:%n%s", output).isTrue();
+        assertThat(child.exitValue()).as(output).isZero();
+        String result = output.lines().filter(l -> l.startsWith("RESULT ")).findFirst().orElse("no RESULT line");
+        assertThat(result).as(output).startsWith("RESULT requests=128 okay=128 errors=0 data=ok");
     }
 
     private static void verifyFile(BlkifdRig rig, FullRingWrites.Result result) throws Exception {
