@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.spdksr.datapath.blkif.BlkifConstants;
 import org.spdksr.datapath.device.BlockDevice;
 import org.spdksr.datapath.xen.XenAccess;
 
@@ -21,25 +22,40 @@ public final class BlkifBackendService implements AutoCloseable {
     private final EventPump pump;
     private final Map<String, VbdBackend> disks = new ConcurrentHashMap<>();
     private final RingJournals journals;
+    private final BufferPool buffers;
 
-    /** A service whose rings do not outlive this process: a restarted one cannot take them over. */
+    /** With the default buffer budget ({@link BufferSettings#DEFAULT_MIB}); rings not journaled. */
     public BlkifBackendService(XenAccess xen, BackendFeatures features) {
-        this(xen, features, RingJournals.inMemory());
+        this(xen, features, BufferSettings.DEFAULT_MIB << 20);
+    }
+
+    /**
+     * A service whose rings do not outlive this process: a restarted one cannot take them over.
+     *
+     * @param bufferBudgetBytes the request buffer memory of all disks together; raised to one
+     *     largest request if smaller, so that every legal request can be served
+     */
+    public BlkifBackendService(XenAccess xen, BackendFeatures features, long bufferBudgetBytes) {
+        this(xen, features, bufferBudgetBytes, RingJournals.inMemory());
     }
 
     /**
      * A service that journals its rings in {@code ringJournalDir}, so that a service started there
      * after this process died takes over the frontends still connected (issue 18).
      */
-    public BlkifBackendService(XenAccess xen, BackendFeatures features, Path ringJournalDir) {
-        this(xen, features, RingJournals.in(ringJournalDir));
+    public BlkifBackendService(XenAccess xen, BackendFeatures features, long bufferBudgetBytes, Path ringJournalDir) {
+        this(xen, features, bufferBudgetBytes, RingJournals.in(ringJournalDir));
     }
 
-    private BlkifBackendService(XenAccess xen, BackendFeatures features, RingJournals journals) {
+    private BlkifBackendService(XenAccess xen, BackendFeatures features, long bufferBudgetBytes, RingJournals journals) {
         this.xen = xen;
         this.features = features;
         this.journals = journals;
         this.pump = new EventPump(xen.events(), "blkifd event pump");
+        int maxRequest = Math.max(BlkifConstants.MAX_DIRECT_SEGMENTS, features.maxIndirectSegments())
+                * BlkifConstants.PAGE_SIZE;
+        this.buffers = new BufferPool(maxRequest,
+                new BufferBudget(Math.max(bufferBudgetBytes, BufferPool.capacityFor(maxRequest))));
     }
 
     public static String backendPath(int backendDomid, int frontendDomid, int devid) {
@@ -50,13 +66,18 @@ public final class BlkifBackendService implements AutoCloseable {
     public VbdBackend serve(int frontendDomid, int devid, BlockDevice device, boolean readOnly) {
         String path = backendPath(0, frontendDomid, devid);
         VbdBackend vbd = new VbdBackend(xen.xenstore(), xen.grants(), pump, features, path, frontendDomid, device, readOnly,
-                journals);
+                journals, buffers);
         if (disks.putIfAbsent(path, vbd) != null) {
             throw new IllegalStateException("disk " + frontendDomid + "/" + devid + " is already served");
         }
         vbd.finished().whenComplete((v, e) -> disks.remove(path, vbd));
         vbd.start();
         return vbd;
+    }
+
+    /** The request buffer memory: budget, use, and how often a ring waited for it. */
+    public BufferReport buffers() {
+        return buffers.report();
     }
 
     public Map<String, VbdBackend> disks() {

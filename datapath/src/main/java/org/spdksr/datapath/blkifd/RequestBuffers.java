@@ -13,7 +13,8 @@ import org.spdksr.datapath.device.IoBuffers;
  * ({@link BlockDevice#ioBuffers()}: vhost-user-blk's shared region) gets guest data grant-copied
  * straight into them, one copy in all (issue 7); requests too big for it, and every other device,
  * use the pooled direct buffers. When the device's buffers are all out, a request waits for one:
- * they belong to requests in flight, which complete and give them back.
+ * they belong to requests in flight, which complete and give them back. When the pool's budget is
+ * spent, the request is not taken at all: its queue stops consuming until buffers come back.
  */
 final class RequestBuffers {
     private final Optional<IoBuffers> device;
@@ -24,13 +25,23 @@ final class RequestBuffers {
         this.pool = pool;
     }
 
-    /** A buffer for a request of {@code bytes}; fails only if the device closed meanwhile. */
-    CompletableFuture<Lease> take(int bytes) {
+    /**
+     * A buffer for a request of {@code bytes}: the device's (the future waits while they are all
+     * out, and fails only if the device closed meanwhile), else one from the pool; empty when the
+     * pool's budget is spent, and then {@code onReturn} runs once buffers came back (see
+     * {@link BufferPool#tryTake}).
+     */
+    Optional<CompletableFuture<Lease>> tryTake(int bytes, Runnable onReturn) {
         if (device.isPresent() && bytes <= device.get().maxBytes()) {
             IoBuffers source = device.get();
-            return source.take(bytes).thenApply(b -> new Lease(b, source::give));
+            return Optional.of(source.take(bytes).thenApply(b -> new Lease(b, source::give)));
         }
-        return CompletableFuture.completedFuture(new Lease(pool.take(bytes), pool::give));
+        return pool.tryTake(bytes, onReturn).map(b -> CompletableFuture.completedFuture(new Lease(b, pool::give)));
+    }
+
+    /** The caller no longer waits for pool buffers (its queue stopped). */
+    void withdraw(Runnable onReturn) {
+        pool.withdraw(onReturn);
     }
 
     /**

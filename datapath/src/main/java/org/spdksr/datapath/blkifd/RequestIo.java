@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
@@ -64,19 +65,61 @@ final class RequestIo {
         this.guestLog = guestLog;
     }
 
-    CompletableFuture<Short> execute(BlkifRequest.Direct request) {
-        long offset = request.sector() * SECTOR_SIZE;
-        int bytes = request.segments().stream().mapToInt(Segment::bytes).sum();
+    /**
+     * The request's I/O, ready to run with its data buffer already taken, so that a queue can stop
+     * taking requests while blkifd's buffer memory is spent (issue 18): empty in that case, and
+     * {@code onMemoryReturned} runs when it is worth asking again.
+     */
+    Optional<Supplier<CompletableFuture<Short>>> prepare(BlkifRequest.Direct request, Runnable onMemoryReturned) {
+        int bytes = dataBytes(request);
+        if (!movesData(request, bytes)) {
+            return Optional.of(() -> execute(request, bytes, null));
+        }
+        Optional<CompletableFuture<RequestBuffers.Lease>> buffer;
+        try {
+            buffer = buffers.tryTake(bytes, onMemoryReturned);
+        } catch (RuntimeException e) {
+            buffer = Optional.of(CompletableFuture.failedFuture(e));
+        }
+        return buffer.map(b -> () -> execute(request, bytes, b));
+    }
+
+    /** The queue stopped: it no longer waits for buffer memory. */
+    void stopWaitingForMemory(Runnable onMemoryReturned) {
+        buffers.withdraw(onMemoryReturned);
+    }
+
+    private static int dataBytes(BlkifRequest.Direct request) {
+        return request.segments().stream().mapToInt(Segment::bytes).sum();
+    }
+
+    private static boolean movesData(BlkifRequest.Direct request, int bytes) {
         return switch (request.ioOperation()) {
-            case OP_READ -> read(request, offset, bytes);
-            case OP_WRITE -> write(request, offset, bytes);
+            case OP_READ, OP_WRITE -> true;
+            case OP_FLUSH_DISKCACHE, OP_WRITE_BARRIER -> bytes > 0;
+            default -> false;
+        };
+    }
+
+    /** @param buffer the request's data buffer when it {@link #movesData}, else null */
+    private CompletableFuture<Short> execute(BlkifRequest.Direct request, int bytes,
+            CompletableFuture<RequestBuffers.Lease> buffer) {
+        long offset = request.sector() * SECTOR_SIZE;
+        if (buffer == null) {
+            return switch (request.ioOperation()) {
+                case OP_FLUSH_DISKCACHE, OP_WRITE_BARRIER -> flush();
+                default -> done(RSP_EOPNOTSUPP);
+            };
+        }
+        return switch (request.ioOperation()) {
+            case OP_READ -> read(request, offset, bytes, buffer);
+            case OP_WRITE -> write(request, offset, bytes, buffer);
             // A flush with data is a write with a flush before it (preflush) and after it (FUA):
-            // Linux blkfront sends REQ_PREFLUSH|REQ_FUA writes this way (blkif.md §1.7).
-            case OP_FLUSH_DISKCACHE, OP_WRITE_BARRIER -> bytes == 0
-                    ? flush()
-                    : flush().thenCompose(s -> s != RSP_OKAY ? done(s) : write(request, offset, bytes))
-                            .thenCompose(s -> s != RSP_OKAY ? done(s) : flush());
-            default -> done(RSP_EOPNOTSUPP);
+            // Linux blkfront sends REQ_PREFLUSH|REQ_FUA writes this way (blkif.md §1.7). The buffer
+            // is held from the start, so it is given back whichever step fails.
+            default -> withBuffer(request, bytes, buffer, b -> flush()
+                    .thenCompose(s -> s != RSP_OKAY ? done(s) : writeFrom(request, offset, bytes, b))
+                    .thenCompose(s -> s != RSP_OKAY ? done(s) : flush()));
         };
     }
 
@@ -90,9 +133,10 @@ final class RequestIo {
         return status(device::flush, "flush");
     }
 
-    private CompletableFuture<Short> read(BlkifRequest.Direct request, long offset, int bytes) {
+    private CompletableFuture<Short> read(BlkifRequest.Direct request, long offset, int bytes,
+            CompletableFuture<RequestBuffers.Lease> leased) {
         counters.reads.increment();
-        return withBuffer(request, bytes, buffer -> status(() -> device.read(offset, buffer.duplicate()), "read")
+        return withBuffer(request, bytes, leased, buffer -> status(() -> device.read(offset, buffer.duplicate()), "read")
                 .thenApply(s -> {
                     if (s != RSP_OKAY) {
                         return s;
@@ -109,38 +153,36 @@ final class RequestIo {
                 }));
     }
 
-    private CompletableFuture<Short> write(BlkifRequest.Direct request, long offset, int bytes) {
+    private CompletableFuture<Short> write(BlkifRequest.Direct request, long offset, int bytes,
+            CompletableFuture<RequestBuffers.Lease> leased) {
+        return withBuffer(request, bytes, leased, buffer -> writeFrom(request, offset, bytes, buffer));
+    }
+
+    private CompletableFuture<Short> writeFrom(BlkifRequest.Direct request, long offset, int bytes, ByteBuffer buffer) {
         counters.writes.increment();
-        return withBuffer(request, bytes, buffer -> {
-            // A request that waited for a buffer may find its frontend gone: no longer ours to read.
-            if (!guestReachable.getAsBoolean()) {
-                return done(RSP_ERROR);
+        // A request that waited for a buffer may find its frontend gone: no longer ours to read.
+        if (!guestReachable.getAsBoolean()) {
+            return done(RSP_ERROR);
+        }
+        short copied = copy(request, buffer, true);
+        if (copied != RSP_OKAY) {
+            return done(copied);
+        }
+        return status(() -> device.write(offset, buffer.duplicate()), "write").thenApply(s -> {
+            if (s == RSP_OKAY) {
+                counters.bytesWritten.add(bytes);
             }
-            short copied = copy(request, buffer, true);
-            if (copied != RSP_OKAY) {
-                return done(copied);
-            }
-            return status(() -> device.write(offset, buffer.duplicate()), "write").thenApply(s -> {
-                if (s == RSP_OKAY) {
-                    counters.bytesWritten.add(bytes);
-                }
-                return s;
-            });
+            return s;
         });
     }
 
     /**
-     * Runs {@code io} on a buffer of {@code bytes} once one is free, and gives the buffer back when
-     * {@code io}'s future completes, whatever the outcome: the one place buffers are released.
+     * Runs {@code io} on the request's buffer of {@code bytes} once it is there, and gives the
+     * buffer back when {@code io}'s future completes, whatever the outcome: the one place buffers
+     * are released.
      */
     private CompletableFuture<Short> withBuffer(BlkifRequest.Direct request, int bytes,
-            Function<ByteBuffer, CompletableFuture<Short>> io) {
-        CompletableFuture<RequestBuffers.Lease> taken;
-        try {
-            taken = buffers.take(bytes);
-        } catch (RuntimeException e) {
-            taken = CompletableFuture.failedFuture(e);
-        }
+            CompletableFuture<RequestBuffers.Lease> taken, Function<ByteBuffer, CompletableFuture<Short>> io) {
         return taken.handle((lease, e) -> {
             if (e != null) {
                 guestLog.warn(LOG, "{}: request {}: no buffer for its {} bytes: {}", name,

@@ -5,7 +5,9 @@ import static org.spdksr.datapath.blkif.BlkifConstants.*;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -14,6 +16,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.spdksr.datapath.blkif.BackRing;
@@ -55,7 +58,8 @@ final class RingQueue {
     private final Consumer<String> onBroken;
     private final PersistentGrants persistent;
     private final RingJournal journal;
-    private final List<RingJournal.Outstanding> replay;
+    /** Requests a killed predecessor took and did not answer, to start before new ones. */
+    private final Deque<RingJournal.Outstanding> replay;
     private final List<Integer> answered = new ArrayList<>();
     /** This device's budget for the log lines its guest causes. */
     private final RateLimitedLog guestLog;
@@ -63,6 +67,13 @@ final class RingQueue {
     private final ConcurrentLinkedQueue<Completion> completions = new ConcurrentLinkedQueue<>();
     private final Semaphore wake = new Semaphore(0);
     private final AtomicInteger inFlight = new AtomicInteger();
+    /** Stands for this queue among the waiters for buffer memory (one identity, see {@link BufferPool}). */
+    private final Runnable memoryReturned = this::wake;
+    /** A checked request taken off the ring whose buffer is waiting for memory; worker only. */
+    private BlkifRequest.Direct parked;
+    private int parkedEntry;
+    /** The indirect descriptor pages of the request being resolved (at most 8), reused; worker only. */
+    private ByteBuffer descriptors;
     private final Thread worker;
     private volatile boolean running = true;
     private volatile boolean guestReachable = true;
@@ -84,7 +95,7 @@ final class RingQueue {
         this.onBroken = onBroken;
         this.persistent = persistent;
         this.journal = journal;
-        this.replay = List.copyOf(replay);
+        this.replay = new ArrayDeque<>(replay);
         this.guestLog = guestLog;
         this.io = ioFactory.create(() -> guestReachable);
         this.worker = new Thread(this::run, name);
@@ -116,10 +127,6 @@ final class RingQueue {
 
     private void run() {
         try {
-            // What a killed predecessor took and did not answer is executed again, first (issue 18).
-            for (RingJournal.Outstanding o : replay) {
-                dispatch(decoder.decode(o.slot()), o.entry());
-            }
             while (running) {
                 wake.tryAcquire(IDLE_WAIT_MS, TimeUnit.MILLISECONDS);
                 wake.drainPermits();
@@ -140,25 +147,41 @@ final class RingQueue {
         }
     }
 
+    /**
+     * Answers what completed and takes new requests, one slot at a time, until the ring is empty
+     * or blkifd's buffer memory is spent. Then the queue stops taking requests (backpressure,
+     * issue 18): the rest stay on the ring, the guest's memory, and the one that found no buffer
+     * waits in {@link #parked} until buffers come back and wake the queue.
+     */
     private void serviceUntilIdle() throws RingBrokenException, IOException {
         boolean more;
+        List<byte[]> slot = new ArrayList<>(1);
         do {
             respond();
-            List<byte[]> slots = new ArrayList<>(BATCH);
-            int first = ring.nextRequestIndex();
-            ring.consume(slots, BATCH);
-            for (int i = 0; i < slots.size(); i++) {
+            boolean waiting = parked != null && !start(parked, parkedEntry);
+            // What a killed predecessor took and did not answer goes first (issue 18).
+            while (!waiting && !replay.isEmpty()) {
+                RingJournal.Outstanding o = replay.poll();
+                waiting = !dispatch(decoder.decode(o.slot()), o.entry());
+            }
+            for (int taken = 0; !waiting && taken < BATCH; taken++) {
+                int index = ring.nextRequestIndex();
+                if (ring.consume(slot, 1) != 1) {
+                    break;
+                }
                 // Journaled before anything is done for it, so a restarted blkifd answers it.
-                int entry = journal.taken(first + i, slots.get(i));
-                dispatch(decoder.decode(slots.get(i)), entry);
+                int entry = journal.taken(index, slot.get(0));
+                waiting = !dispatch(decoder.decode(slot.remove(0)), entry);
             }
             respond();
-            // Tail and final checks: work published without a notification is found here.
-            more = !completions.isEmpty() || ring.finalCheckForRequests();
+            // Tail and final checks: work published without a notification is found here. While
+            // waiting for memory, new requests stay where they are.
+            more = !completions.isEmpty() || (!waiting && ring.finalCheckForRequests());
         } while (more && running);
     }
 
-    private void dispatch(BlkifRequest request, int entry) {
+    /** @return false when the request waits for buffer memory (it is then {@link #parked}) */
+    private boolean dispatch(BlkifRequest request, int entry) {
         inFlight.incrementAndGet();
         if (request instanceof BlkifRequest.Indirect indirect) {
             request = resolve(indirect);
@@ -170,8 +193,18 @@ final class RingQueue {
                     m.reason());
             counters.rejected.increment();
             complete(m.id(), m.operation(), m.status(), entry);
-            return;
+            return true;
         }
+        return start(request, entry);
+    }
+
+    /**
+     * Starts a checked request's I/O once its data buffer is taken, so that it never fails for
+     * want of memory.
+     *
+     * @return false, with the request {@link #parked}, when its buffer must wait for memory
+     */
+    private boolean start(BlkifRequest request, int entry) {
         long id = request.id();
         int operation = request.operation();
         CompletableFuture<Short> result;
@@ -179,17 +212,28 @@ final class RingQueue {
             result = gate.submit(() -> io.discard(discard));
         } else {
             BlkifRequest.Direct direct = (BlkifRequest.Direct) request;
+            Optional<Supplier<CompletableFuture<Short>>> ready = io.prepare(direct, memoryReturned);
+            if (ready.isEmpty()) {
+                parked = direct;
+                parkedEntry = entry;
+                return false;
+            }
+            parked = null;
             result = direct.ioOperation() == OP_WRITE_BARRIER
-                    ? gate.submitBarrier(() -> io.execute(direct))
-                    : gate.submit(() -> io.execute(direct));
+                    ? gate.submitBarrier(ready.get())
+                    : gate.submit(ready.get());
         }
         result.whenComplete((status, e) -> complete(id, operation, e == null ? status : RSP_ERROR, entry));
+        return true;
     }
 
     /** Fetches an indirect request's descriptor pages with one grant copy, then decodes them once. */
     private BlkifRequest resolve(BlkifRequest.Indirect request) {
         int pages = request.indirectGrefs().size();
-        ByteBuffer descriptors = ByteBuffer.allocateDirect(pages * PAGE_SIZE);
+        if (descriptors == null) {
+            // One buffer per queue, not one per request: direct memory is only freed by the GC.
+            descriptors = ByteBuffer.allocateDirect(MAX_INDIRECT_PAGES * PAGE_SIZE);
+        }
         List<CopySegment> copies = new ArrayList<>(pages);
         for (int i = 0; i < pages; i++) {
             copies.add(CopySegment.fromGrant(new GrantRef(frontendDomid, request.indirectGrefs().get(i)), 0, descriptors,
@@ -254,6 +298,13 @@ final class RingQueue {
         wake();
         try {
             worker.join(drainTimeout.toMillis());
+            // After the worker ended, so that it cannot queue up again; a waiter left behind
+            // would hold up every other queue of the domain.
+            io.stopWaitingForMemory(memoryReturned);
+            if (!worker.isAlive() && parked != null) {
+                parked = null; // never started: nothing to wait for, and no answer on a closed ring
+                inFlight.decrementAndGet();
+            }
             long deadline = System.nanoTime() + drainTimeout.toNanos();
             while (inFlight.get() > 0 && System.nanoTime() < deadline) {
                 Completion c = completions.poll();

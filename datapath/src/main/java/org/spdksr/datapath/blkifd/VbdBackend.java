@@ -40,6 +40,8 @@ public final class VbdBackend implements AutoCloseable {
     private final int frontendDomid;
     private final BlockDevice device;
     private final boolean readOnly;
+    /** The domain's request buffers, shared with its other disks: one memory budget (issue 18). */
+    private final BufferPool buffers;
     private final String name;
     private final RingJournals journals;
     /** The journals' name for this disk. */
@@ -63,7 +65,7 @@ public final class VbdBackend implements AutoCloseable {
     private Thread thread;
 
     VbdBackend(Xenstore xs, GrantAccess grants, EventPump pump, BackendFeatures features, String backend,
-            int frontendDomid, BlockDevice device, boolean readOnly, RingJournals journals) {
+            int frontendDomid, BlockDevice device, boolean readOnly, RingJournals journals, BufferPool buffers) {
         this.xs = xs;
         this.grants = grants;
         this.pump = pump;
@@ -72,6 +74,7 @@ public final class VbdBackend implements AutoCloseable {
         this.frontendDomid = frontendDomid;
         this.device = device;
         this.readOnly = readOnly;
+        this.buffers = buffers;
         this.name = "vbd " + frontendDomid + "/" + backend.substring(backend.lastIndexOf('/') + 1);
         this.journals = journals;
         this.journalKey = frontendDomid + "-" + backend.substring(backend.lastIndexOf('/') + 1);
@@ -314,9 +317,7 @@ public final class VbdBackend implements AutoCloseable {
         // Requests are checked against exactly what is advertised (feature-discard included).
         boolean discard = discardOffered();
         geometry = new DeviceGeometry(sectors, readOnly, discard, false);
-        RequestBuffers buffers = new RequestBuffers(device, new BufferPool(
-                Math.max(BlkifConstants.MAX_DIRECT_SEGMENTS, features.maxIndirectSegments()) * BlkifConstants.PAGE_SIZE,
-                BackRing.entries(wanted.abi(), wanted.ringPageOrder())));
+        RequestBuffers buffers = new RequestBuffers(device, this.buffers);
         List<RingQueue> started = new ArrayList<>();
         try {
             for (int q = 0; q < wanted.queues().size(); q++) {

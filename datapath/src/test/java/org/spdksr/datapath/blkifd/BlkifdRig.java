@@ -97,7 +97,7 @@ final class BlkifdRig implements AutoCloseable {
     VbdBackend backend;
     private final List<SimBlkfront> fronts = new ArrayList<>();
 
-    private BlkifdRig(Path root, Config config) throws Exception {
+    private BlkifdRig(Path root, Config config, long bufferBudgetBytes) throws Exception {
         this.root = root;
         this.config = config;
         this.random = new Random(config.seed());
@@ -121,13 +121,18 @@ final class BlkifdRig implements AutoCloseable {
 
         file = FileBlockDevice.open(volume, FileDeviceOptions.defaults());
         device = new SlowDevice(file);
-        blkifd = new BlkifBackendService(dom0, config.features());
+        blkifd = new BlkifBackendService(dom0, config.features(), bufferBudgetBytes);
         xenopsd = new SimXenopsd(dom0.xenstore());
         plug();
     }
 
     static BlkifdRig start(Path root, Config config) throws Exception {
-        return new BlkifdRig(root, config);
+        return new BlkifdRig(root, config, BufferSettings.DEFAULT_MIB << 20);
+    }
+
+    /** With {@code bufferBudgetBytes} of request buffer memory for blkifd (issue 18). */
+    static BlkifdRig start(Path root, Config config, long bufferBudgetBytes) throws Exception {
+        return new BlkifdRig(root, config, bufferBudgetBytes);
     }
 
     /** Serves the disk and plugs the VBD as xenopsd does; waits for hotplug-status=connected. */

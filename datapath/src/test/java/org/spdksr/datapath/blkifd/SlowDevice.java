@@ -22,6 +22,9 @@ final class SlowDevice implements BlockDevice {
     final AtomicLong flushes = new AtomicLong();
     /** While above 0, {@link #sizeBytes} throws (and counts down): an unchecked failure inside the handshake. */
     final AtomicInteger sizeFailures = new AtomicInteger();
+    /** Writes started and not yet completed, and the most there ever were at once. */
+    final AtomicInteger writesInFlight = new AtomicInteger();
+    final AtomicInteger peakWritesInFlight = new AtomicInteger();
 
     SlowDevice(BlockDevice delegate) {
         this.delegate = delegate;
@@ -72,12 +75,13 @@ final class SlowDevice implements BlockDevice {
     @Override
     public CompletableFuture<Void> write(long offset, ByteBuffer src) {
         writes.incrementAndGet();
+        peakWritesInFlight.accumulateAndGet(writesInFlight.incrementAndGet(), Math::max);
         long d = writeDelayMs;
-        if (d <= 0) {
-            return delegate.write(offset, src);
-        }
-        return CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(d, TimeUnit.MILLISECONDS))
-                .thenCompose(x -> delegate.write(offset, src));
+        CompletableFuture<Void> done = d <= 0 ? delegate.write(offset, src)
+                : CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(d, TimeUnit.MILLISECONDS))
+                        .thenCompose(x -> delegate.write(offset, src));
+        // Counted down before the caller sees the completion, so a count read after it is exact.
+        return done.whenComplete((v, e) -> writesInFlight.decrementAndGet());
     }
 
     @Override

@@ -30,6 +30,7 @@ final class Blkifd implements BlkifdControl, AutoCloseable {
     private final Map<String, ServedDisk> active = new ConcurrentHashMap<>();
     private final Map<String, String> failures = new ConcurrentHashMap<>();
     private final QdiskDiscovery discovery;
+    private final BlkifBackendService rings;
     private final Runnable onShutdown;
     private volatile DomainState state;
 
@@ -45,6 +46,7 @@ final class Blkifd implements BlkifdControl, AutoCloseable {
         this.label = "blkifd[" + (domain.isEmpty() ? "\"\"" : domain) + "]";
         this.onShutdown = onShutdown;
         this.state = DomainState.empty(domain);
+        this.rings = rings;
         this.discovery = rings == null ? null
                 : new QdiskDiscovery(xs, rings, domid, id -> Optional.ofNullable(active.get(id)));
         if (discovery != null) {
@@ -118,7 +120,8 @@ final class Blkifd implements BlkifdControl, AutoCloseable {
             disks.add(new DaemonStatus.DiskStatus(entry.id(), entry.uri(), volume, error.isEmpty() ? "attached" : "failed",
                     entry.readOnly(), entry.overlay() != null, error, "", List.of()));
         }
-        return new DaemonStatus(domain, ProcessHandle.current().pid(), startedAt, disks);
+        return new DaemonStatus(domain, ProcessHandle.current().pid(), startedAt, disks,
+                rings == null ? null : rings.buffers());
     }
 
     @Override

@@ -14,6 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.spdksr.datapath.blkifd.BackendFeatures;
 import org.spdksr.datapath.blkifd.BlkifBackendService;
+import org.spdksr.datapath.blkifd.BufferSettings;
 import org.spdksr.datapath.xen.XenAccess;
 import org.spdksr.datapath.xen.XenAccessConfig;
 import org.spdksr.datapath.xen.XenAccessFactory;
@@ -87,7 +88,18 @@ public final class BlkifdMain {
                 Files.deleteIfExists(pidFile);
                 return 1;
             }
-            rings = new BlkifBackendService(xen, BackendFeatures.defaults(), run.ringJournalDir(domain));
+            long budget;
+            try {
+                budget = BufferSettings.budgetBytes(System.getenv());
+            } catch (IllegalArgumentException e) {
+                LOG.error("{}: {}; guest disks of domain {} cannot be served", label, e.getMessage(), domid);
+                xen.close();
+                Files.deleteIfExists(pidFile);
+                return 1;
+            }
+            rings = new BlkifBackendService(xen, BackendFeatures.defaults(), budget, run.ringJournalDir(domain));
+            LOG.info("{}: request buffer memory: {} MiB for all disks of domain {} ({})", label,
+                    rings.buffers().limitBytes() >> 20, domid, BufferSettings.BUFFER_MIB);
         }
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch done = new CountDownLatch(1);

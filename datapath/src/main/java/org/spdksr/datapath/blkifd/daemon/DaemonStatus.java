@@ -1,10 +1,15 @@
 package org.spdksr.datapath.blkifd.daemon;
 
 import java.util.List;
+import org.spdksr.datapath.blkifd.BufferReport;
 import org.spdksr.datapath.blkifd.VbdReport;
 
-/** One blkifd as its control socket reports it. */
-public record DaemonStatus(String domain, long pid, long startedAtMillis, List<DiskStatus> disks) {
+/**
+ * One blkifd as its control socket reports it.
+ *
+ * @param buffers its request buffer memory; null for a dom0 attachment (NBD only, no rings)
+ */
+public record DaemonStatus(String domain, long pid, long startedAtMillis, List<DiskStatus> disks, BufferReport buffers) {
     public DaemonStatus {
         disks = List.copyOf(disks);
     }

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import org.spdksr.datapath.blkifd.BufferReport;
 import org.spdksr.datapath.blkifd.QueueCounters;
 import org.spdksr.datapath.blkifd.VbdReport;
 import picocli.CommandLine;
@@ -19,8 +20,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code spdk-sr status}: every running blkifd, its domain, disks and per-disk counters, read from
- * the control sockets (like {@code tap-ctl list} and {@code tap-ctl stats}). {@code --json} prints
+ * {@code spdk-sr status}: every running blkifd, its domain, disks and per-disk counters, and its
+ * request buffer memory (budget, use, waits), read from the control sockets (like {@code tap-ctl list} and {@code tap-ctl stats}). {@code --json} prints
  * the same as one JSON array for scripts.
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
@@ -120,6 +121,12 @@ public final class StatusCommand implements Callable<Integer> {
                             c.reads(), c.writes(), c.flushes(), c.discards(), c.bytesRead() / 1048576.0,
                             c.bytesWritten() / 1048576.0, c.errors(), c.rejected(), volume);
                 }
+            }
+            BufferReport b = s.buffers();
+            if (b != null) {
+                out.printf(Locale.ROOT, "%-14s %-8d buffer memory: %.1f of %.1f MiB in use, %.1f MiB pooled, peak %.1f MiB;"
+                        + " rings waited for memory %d times%n", domain, s.pid(), b.inUseBytes() / 1048576.0,
+                        b.limitBytes() / 1048576.0, b.pooledBytes() / 1048576.0, b.peakBytes() / 1048576.0, b.waits());
             }
         }
     }

@@ -29,7 +29,7 @@ class StatusCommandRejectedTest {
         QueueCounters.Snapshot counters = new QueueCounters.Snapshot(5, 6, 1, 0, 20480, 24576, 3, 19_990, 12);
         VbdReport vbd = new VbdReport("vbd 7/51712", "CONNECTED", 2, 1, "x86_64-abi", false, counters, 19_980);
         DaemonStatus answer = new DaemonStatus("7", 4242, 0, List.of(new DaemonStatus.DiskStatus("disk-1",
-                "file:///srv/v.img", "/srv/v.img", "active", false, false, "", "", List.of(vbd))));
+                "file:///srv/v.img", "/srv/v.img", "active", false, false, "", "", List.of(vbd))), null);
         BlkifdControl blkifd = new BlkifdControl() {
             @Override
             public DaemonStatus reconcile() {
