@@ -1,6 +1,7 @@
 package org.spdksr.datapath.blkifd;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.spdksr.datapath.device.BlockDevice;
@@ -20,9 +21,20 @@ public final class BlkifBackendService implements AutoCloseable {
     private final EventPump pump;
     private final Map<String, VbdBackend> disks = new ConcurrentHashMap<>();
 
+    private final Duration drainTimeout;
+
     public BlkifBackendService(XenAccess xen, BackendFeatures features) {
+        this(xen, features, VbdBackend.DRAIN_TIMEOUT);
+    }
+
+    /**
+     * @param drainTimeout how long a disconnect waits for I/O still in the device; then the guest's
+     *     pages are unmapped anyway and that I/O's answers are dropped
+     */
+    public BlkifBackendService(XenAccess xen, BackendFeatures features, Duration drainTimeout) {
         this.xen = xen;
         this.features = features;
+        this.drainTimeout = drainTimeout;
         this.pump = new EventPump(xen.events(), "blkifd event pump");
     }
 
@@ -33,7 +45,8 @@ public final class BlkifBackendService implements AutoCloseable {
     /** Starts serving the disk; the handshake begins once the toolstack wrote its nodes. */
     public VbdBackend serve(int frontendDomid, int devid, BlockDevice device, boolean readOnly) {
         String path = backendPath(0, frontendDomid, devid);
-        VbdBackend vbd = new VbdBackend(xen.xenstore(), xen.grants(), pump, features, path, frontendDomid, device, readOnly);
+        VbdBackend vbd = new VbdBackend(xen.xenstore(), xen.grants(), pump, features, path, frontendDomid, device, readOnly,
+                drainTimeout);
         if (disks.putIfAbsent(path, vbd) != null) {
             throw new IllegalStateException("disk " + frontendDomid + "/" + devid + " is already served");
         }

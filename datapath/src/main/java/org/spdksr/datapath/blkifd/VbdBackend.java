@@ -30,7 +30,8 @@ import org.spdksr.datapath.xen.xenstore.XenstoreOps;
  */
 public final class VbdBackend implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(VbdBackend.class);
-    private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(30);
+    /** How long a disconnect waits for I/O in the device before it unmaps anyway (RingQueue.stop). */
+    static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(30);
 
     private final Xenstore xs;
     private final GrantAccess grants;
@@ -44,6 +45,7 @@ public final class VbdBackend implements AutoCloseable {
     private final QueueCounters counters = new QueueCounters();
     private final AtomicReference<String> fatal = new AtomicReference<>();
     private final CompletableFuture<Void> finished = new CompletableFuture<>();
+    private final Duration drainTimeout;
 
     private String frontend;
     private XenbusState state = XenbusState.INITIALISING;
@@ -56,7 +58,8 @@ public final class VbdBackend implements AutoCloseable {
     private Thread thread;
 
     VbdBackend(Xenstore xs, GrantAccess grants, EventPump pump, BackendFeatures features, String backend,
-            int frontendDomid, BlockDevice device, boolean readOnly) {
+            int frontendDomid, BlockDevice device, boolean readOnly, Duration drainTimeout) {
+        this.drainTimeout = drainTimeout;
         this.xs = xs;
         this.grants = grants;
         this.pump = pump;
@@ -362,7 +365,7 @@ public final class VbdBackend implements AutoCloseable {
         }
         for (RingQueue queue : queues) {
             pump.forget(queue.localPort());
-            queue.stop(DRAIN_TIMEOUT);
+            queue.stop(drainTimeout);
         }
         queues = List.of();
         connection = null;
