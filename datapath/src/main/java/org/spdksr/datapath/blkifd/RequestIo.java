@@ -7,7 +7,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -34,26 +33,26 @@ final class RequestIo {
     private final BlockDevice device;
     private final RequestBuffers buffers;
     private final QueueCounters counters;
-    private final BooleanSupplier guestReachable;
+    private final GuestMemoryGate guest;
     private final PersistentGrants persistent;
     private final String name;
 
-    /** Makes the I/O half of a queue once the queue can say whether its guest is still there. */
+    /** Makes the I/O half of a queue, given the queue's gate to its guest's memory. */
     @FunctionalInterface
     interface Factory {
-        RequestIo create(BooleanSupplier guestReachable);
+        RequestIo create(GuestMemoryGate guest);
     }
 
     /** @param persistent the connection's persistent grants, or null when not negotiated */
     RequestIo(String name, int frontendDomid, GrantAccess grants, BlockDevice device, RequestBuffers buffers,
-            QueueCounters counters, BooleanSupplier guestReachable, PersistentGrants persistent) {
+            QueueCounters counters, GuestMemoryGate guest, PersistentGrants persistent) {
         this.name = name;
         this.frontendDomid = frontendDomid;
         this.grants = grants;
         this.device = device;
         this.buffers = buffers;
         this.counters = counters;
-        this.guestReachable = guestReachable;
+        this.guest = guest;
         this.persistent = persistent;
     }
 
@@ -90,11 +89,9 @@ final class RequestIo {
                     if (s != RSP_OKAY) {
                         return s;
                     }
-                    // After the frontend closed, its pages are no longer ours to write (blkif.md §5.7).
-                    if (!guestReachable.getAsBoolean()) {
-                        return RSP_ERROR;
-                    }
-                    short copied = copy(request, buffer, false);
+                    // After the frontend closed, its pages are no longer ours to write (blkif.md §5.7):
+                    // the gate is checked and held for the copy, so the queue cannot unmap meanwhile.
+                    short copied = guest.ifOpen(() -> copy(request, buffer, false), RSP_ERROR);
                     if (copied == RSP_OKAY) {
                         counters.bytesRead.add(bytes);
                     }
@@ -106,10 +103,7 @@ final class RequestIo {
         counters.writes.increment();
         return withBuffer(request, bytes, buffer -> {
             // A request that waited for a buffer may find its frontend gone: no longer ours to read.
-            if (!guestReachable.getAsBoolean()) {
-                return done(RSP_ERROR);
-            }
-            short copied = copy(request, buffer, true);
+            short copied = guest.ifOpen(() -> copy(request, buffer, true), RSP_ERROR);
             if (copied != RSP_OKAY) {
                 return done(copied);
             }

@@ -363,9 +363,16 @@ public final class VbdBackend implements AutoCloseable {
         if (queues.isEmpty()) {
             return;
         }
+        // Every queue stops answering and touching the guest before any waits for its device I/O.
         for (RingQueue queue : queues) {
             pump.forget(queue.localPort());
-            queue.stop(drainTimeout);
+            queue.shutOff();
+        }
+        // One drain time for the disk, not one per queue; each stop unmaps its queue's pages, so all
+        // are gone before the caller writes Closed (blkif.md §5.7).
+        long deadline = System.nanoTime() + drainTimeout.toNanos();
+        for (RingQueue queue : queues) {
+            queue.stop(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         }
         queues = List.of();
         connection = null;
