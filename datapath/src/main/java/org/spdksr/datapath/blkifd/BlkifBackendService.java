@@ -2,6 +2,7 @@ package org.spdksr.datapath.blkifd;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.spdksr.datapath.blkif.BlkifConstants;
@@ -23,6 +24,7 @@ public final class BlkifBackendService implements AutoCloseable {
     private final Map<String, VbdBackend> disks = new ConcurrentHashMap<>();
     private final RingJournals journals;
     private final BufferPool buffers;
+    private final Duration drainTimeout;
 
     /** With the default buffer budget ({@link BufferSettings#DEFAULT_MIB}); rings not journaled. */
     public BlkifBackendService(XenAccess xen, BackendFeatures features) {
@@ -47,10 +49,25 @@ public final class BlkifBackendService implements AutoCloseable {
         this(xen, features, bufferBudgetBytes, RingJournals.in(ringJournalDir));
     }
 
+    /**
+     * For tests: in-memory journals, and {@code drainTimeout}: how long a disconnect waits for I/O
+     * still in the device; then the guest's pages are unmapped anyway and that I/O's answers are
+     * dropped.
+     */
+    public BlkifBackendService(XenAccess xen, BackendFeatures features, long bufferBudgetBytes, Duration drainTimeout) {
+        this(xen, features, bufferBudgetBytes, RingJournals.inMemory(), drainTimeout);
+    }
+
     private BlkifBackendService(XenAccess xen, BackendFeatures features, long bufferBudgetBytes, RingJournals journals) {
+        this(xen, features, bufferBudgetBytes, journals, VbdBackend.DRAIN_TIMEOUT);
+    }
+
+    private BlkifBackendService(XenAccess xen, BackendFeatures features, long bufferBudgetBytes, RingJournals journals,
+            Duration drainTimeout) {
         this.xen = xen;
         this.features = features;
         this.journals = journals;
+        this.drainTimeout = drainTimeout;
         this.pump = new EventPump(xen.events(), "blkifd event pump");
         int maxRequest = Math.max(BlkifConstants.MAX_DIRECT_SEGMENTS, features.maxIndirectSegments())
                 * BlkifConstants.PAGE_SIZE;
@@ -66,7 +83,7 @@ public final class BlkifBackendService implements AutoCloseable {
     public VbdBackend serve(int frontendDomid, int devid, BlockDevice device, boolean readOnly) {
         String path = backendPath(0, frontendDomid, devid);
         VbdBackend vbd = new VbdBackend(xen.xenstore(), xen.grants(), pump, features, path, frontendDomid, device, readOnly,
-                journals, buffers);
+                journals, buffers, drainTimeout);
         if (disks.putIfAbsent(path, vbd) != null) {
             throw new IllegalStateException("disk " + frontendDomid + "/" + devid + " is already served");
         }

@@ -17,7 +17,8 @@ import org.spdksr.datapath.xen.grant.GrantRef;
  * once and then read and written with plain copies, which saves a grant operation per segment
  * (blkif.md §2.3). Bounded, like blkback's 1056 per ring: past the bound, segments go through
  * grant copy. A grant that cannot be mapped writable (Windows grants write data read-only) is
- * also left to grant copy. Thread-safe: reads complete on device threads.
+ * also left to grant copy. Thread-safe: reads complete on device threads. The pages are used only
+ * inside the queue's {@link GuestMemoryGate}, which is what makes {@link #close} safe.
  */
 final class PersistentGrants implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PersistentGrants.class);
@@ -58,7 +59,10 @@ final class PersistentGrants implements AutoCloseable {
         return mapped.size();
     }
 
-    /** Unmaps everything; called once no I/O can touch the pages any more. */
+    /**
+     * Unmaps everything. Called once the queue's {@link GuestMemoryGate} is closed: every use of a
+     * page returned by {@link #page} happens inside that gate, so none is in progress or can start.
+     */
     @Override
     public synchronized void close() {
         closed = true;

@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -35,16 +34,16 @@ final class RequestIo {
     private final BlockDevice device;
     private final RequestBuffers buffers;
     private final QueueCounters counters;
-    private final BooleanSupplier guestReachable;
+    private final GuestMemoryGate guest;
     private final PersistentGrants persistent;
     private final String name;
     /** Every line here is per request, so a guest can cause any number of them: all go through the budget. */
     private final RateLimitedLog guestLog;
 
-    /** Makes the I/O half of a queue once the queue can say whether its guest is still there. */
+    /** Makes the I/O half of a queue, given the queue's gate to its guest's memory. */
     @FunctionalInterface
     interface Factory {
-        RequestIo create(BooleanSupplier guestReachable);
+        RequestIo create(GuestMemoryGate guest);
     }
 
     /**
@@ -52,7 +51,7 @@ final class RequestIo {
      * @param guestLog the device's budget for log lines its guest causes
      */
     RequestIo(String name, int frontendDomid, GrantAccess grants, BlockDevice device, RequestBuffers buffers,
-            QueueCounters counters, BooleanSupplier guestReachable, PersistentGrants persistent,
+            QueueCounters counters, GuestMemoryGate guest, PersistentGrants persistent,
             RateLimitedLog guestLog) {
         this.name = name;
         this.frontendDomid = frontendDomid;
@@ -60,7 +59,7 @@ final class RequestIo {
         this.device = device;
         this.buffers = buffers;
         this.counters = counters;
-        this.guestReachable = guestReachable;
+        this.guest = guest;
         this.persistent = persistent;
         this.guestLog = guestLog;
     }
@@ -141,11 +140,9 @@ final class RequestIo {
                     if (s != RSP_OKAY) {
                         return s;
                     }
-                    // After the frontend closed, its pages are no longer ours to write (blkif.md §5.7).
-                    if (!guestReachable.getAsBoolean()) {
-                        return RSP_ERROR;
-                    }
-                    short copied = copy(request, buffer, false);
+                    // After the frontend closed, its pages are no longer ours to write (blkif.md §5.7):
+                    // the gate is checked and held for the copy, so the queue cannot unmap meanwhile.
+                    short copied = guest.ifOpen(() -> copy(request, buffer, false), RSP_ERROR);
                     if (copied == RSP_OKAY) {
                         counters.bytesRead.add(bytes);
                     }
@@ -161,10 +158,7 @@ final class RequestIo {
     private CompletableFuture<Short> writeFrom(BlkifRequest.Direct request, long offset, int bytes, ByteBuffer buffer) {
         counters.writes.increment();
         // A request that waited for a buffer may find its frontend gone: no longer ours to read.
-        if (!guestReachable.getAsBoolean()) {
-            return done(RSP_ERROR);
-        }
-        short copied = copy(request, buffer, true);
+        short copied = guest.ifOpen(() -> copy(request, buffer, true), RSP_ERROR);
         if (copied != RSP_OKAY) {
             return done(copied);
         }

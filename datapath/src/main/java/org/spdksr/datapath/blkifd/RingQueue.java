@@ -3,6 +3,7 @@ package org.spdksr.datapath.blkifd;
 import static org.spdksr.datapath.blkif.BlkifConstants.*;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -42,6 +43,8 @@ final class RingQueue {
     private static final int BATCH = 64;
     /** A safety net only: every real wake-up comes from an event or a completion. */
     private static final long IDLE_WAIT_MS = 1000;
+    /** How long stop waits for the worker to finish its pass; it does not wait for the device. */
+    private static final Duration WORKER_EXIT = Duration.ofSeconds(10);
 
     private final String name;
     private final int frontendDomid;
@@ -76,7 +79,8 @@ final class RingQueue {
     private ByteBuffer descriptors;
     private final Thread worker;
     private volatile boolean running = true;
-    private volatile boolean guestReachable = true;
+    /** Every touch of the guest's memory (grant copy, persistent page) goes through it; closed by stop. */
+    private final GuestMemoryGate guest = new GuestMemoryGate();
 
     RingQueue(String name, int frontendDomid, BackRing ring, GrantMapping ringPages, EventChannels events, int localPort,
             GrantAccess grants, RequestDecoder decoder, RequestValidator validator, RequestIo.Factory ioFactory,
@@ -97,7 +101,7 @@ final class RingQueue {
         this.journal = journal;
         this.replay = new ArrayDeque<>(replay);
         this.guestLog = guestLog;
-        this.io = ioFactory.create(() -> guestReachable);
+        this.io = ioFactory.create(guest);
         this.worker = new Thread(this::run, name);
         this.worker.setDaemon(true);
     }
@@ -240,20 +244,32 @@ final class RingQueue {
                     i * PAGE_SIZE, PAGE_SIZE));
         }
         try {
-            List<GrantStatus> statuses = grants.copy(copies);
+            List<GrantStatus> statuses = guest.ifOpen(() -> copyGrants(copies), null);
+            if (statuses == null) {
+                return new BlkifRequest.Malformed(request.indirectOp(), request.id(), RSP_ERROR,
+                        "the frontend closed; its descriptor pages are not read");
+            }
             for (GrantStatus status : statuses) {
                 if (!status.ok()) {
                     return new BlkifRequest.Malformed(request.indirectOp(), request.id(), RSP_ERROR,
                             "indirect descriptor page refused: " + status.meaning());
                 }
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) { // an IOException of the copy comes wrapped (copyGrants)
             return new BlkifRequest.Malformed(request.indirectOp(), request.id(), RSP_ERROR,
                     "indirect descriptor copy failed: " + e);
         }
         byte[] copy = new byte[pages * PAGE_SIZE];
         descriptors.get(0, copy);
         return decoder.resolveIndirect(request, copy);
+    }
+
+    private List<GrantStatus> copyGrants(List<CopySegment> copies) {
+        try {
+            return grants.copy(copies);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private void complete(long id, int operation, short status, int entry) {
@@ -266,7 +282,7 @@ final class RingQueue {
         Completion completion;
         while ((completion = completions.poll()) != null) {
             inFlight.decrementAndGet();
-            if (!guestReachable) {
+            if (!guest.isOpen()) {
                 continue; // no responses on a ring whose frontend closed (blkif.md §5.7)
             }
             journal.answering(completion.entry(), ring.nextResponseIndex());
@@ -288,16 +304,30 @@ final class RingQueue {
     }
 
     /**
-     * Stops taking requests and answering, waits (up to {@code drainTimeout}) for I/O already
-     * started, then unbinds the event channel and unmaps the ring. Grants are never touched after
-     * this starts.
+     * Stops taking requests, answering and touching the guest's memory, at once: no copy to or from
+     * the guest starts after this returns. Waits only for a copy already in progress (one memcpy),
+     * not for the device. Idempotent; {@link #stop} does it first, a disconnect does it for every
+     * queue before it waits for any.
      */
-    void stop(Duration drainTimeout) {
-        guestReachable = false;
+    void shutOff() {
+        guest.close();
         running = false;
         wake();
+    }
+
+    /**
+     * Shuts the queue off, waits (up to {@code drainTimeout}) for I/O already in the device, then
+     * unmaps the ring and the persistent grants and unbinds the event channel, whether or not that
+     * I/O has finished: the backend says Closed right after this, a frontend revokes its grants once
+     * it sees Closed (blkif.md §5.7), and a page still mapped then is leaked on real Xen (gntdev keeps
+     * it). I/O still in the device keeps only its own buffer; its answer is dropped.
+     */
+    void stop(Duration drainTimeout) {
+        shutOff();
+        long deadline = System.nanoTime() + drainTimeout.toNanos();
         try {
-            worker.join(drainTimeout.toMillis());
+            // The worker never waits for the device, so it ends within a pass whatever the drain time.
+            worker.join(WORKER_EXIT.toMillis());
             // After the worker ended, so that it cannot queue up again; a waiter left behind
             // would hold up every other queue of the domain.
             io.stopWaitingForMemory(memoryReturned);
@@ -305,7 +335,6 @@ final class RingQueue {
                 parked = null; // never started: nothing to wait for, and no answer on a closed ring
                 inFlight.decrementAndGet();
             }
-            long deadline = System.nanoTime() + drainTimeout.toNanos();
             while (inFlight.get() > 0 && System.nanoTime() < deadline) {
                 Completion c = completions.poll();
                 if (c != null) {
@@ -318,12 +347,19 @@ final class RingQueue {
             Thread.currentThread().interrupt();
         }
         if (inFlight.get() > 0) {
-            LOG.warn("{}: {} requests still in flight after {}; the ring stays mapped", name, inFlight.get(), drainTimeout);
+            LOG.warn("{}: {} requests still in the device after {}; unmapping the guest's pages anyway: those requests"
+                    + " keep their own buffers and their answers are dropped", name, inFlight.get(), drainTimeout);
+        }
+        if (worker.isAlive()) {
+            // Only the worker reads the ring: unmapping it under the worker would crash blkifd.
+            LOG.error("{}: the queue worker did not stop within {}; its ring of {} pages stays mapped. A thread dump"
+                    + " (jstack) shows where it is stuck; restart blkifd to release the pages", name, WORKER_EXIT,
+                    ringPages.pageCount());
         } else {
             ringPages.close();
-            if (persistent != null) {
-                persistent.close();
-            }
+        }
+        if (persistent != null) {
+            persistent.close(); // safe now: every use of a persistent page is inside the closed gate
         }
         try {
             events.unbind(localPort);

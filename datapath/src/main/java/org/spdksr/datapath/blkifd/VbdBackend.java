@@ -30,7 +30,8 @@ import org.spdksr.datapath.xen.xenstore.XenstoreOps;
  */
 public final class VbdBackend implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(VbdBackend.class);
-    private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(30);
+    /** How long a disconnect waits for I/O in the device before it unmaps anyway (RingQueue.stop). */
+    static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(30);
 
     private final Xenstore xs;
     private final GrantAccess grants;
@@ -51,6 +52,7 @@ public final class VbdBackend implements AutoCloseable {
     private final RateLimitedLog guestLog;
     private final AtomicReference<String> fatal = new AtomicReference<>();
     private final CompletableFuture<Void> finished = new CompletableFuture<>();
+    private final Duration drainTimeout;
 
     private String frontend;
     private XenbusState state = XenbusState.INITIALISING;
@@ -65,7 +67,9 @@ public final class VbdBackend implements AutoCloseable {
     private Thread thread;
 
     VbdBackend(Xenstore xs, GrantAccess grants, EventPump pump, BackendFeatures features, String backend,
-            int frontendDomid, BlockDevice device, boolean readOnly, RingJournals journals, BufferPool buffers) {
+            int frontendDomid, BlockDevice device, boolean readOnly, RingJournals journals, BufferPool buffers,
+            Duration drainTimeout) {
+        this.drainTimeout = drainTimeout;
         this.xs = xs;
         this.grants = grants;
         this.pump = pump;
@@ -490,9 +494,16 @@ public final class VbdBackend implements AutoCloseable {
         if (queues.isEmpty()) {
             return;
         }
+        // Every queue stops answering and touching the guest before any waits for its device I/O.
         for (RingQueue queue : queues) {
             pump.forget(queue.localPort());
-            queue.stop(DRAIN_TIMEOUT);
+            queue.shutOff();
+        }
+        // One drain time for the disk, not one per queue; each stop unmaps its queue's pages, so all
+        // are gone before the caller writes Closed (blkif.md §5.7).
+        long deadline = System.nanoTime() + drainTimeout.toNanos();
+        for (RingQueue queue : queues) {
+            queue.stop(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         }
         queues = List.of();
         connection = null;

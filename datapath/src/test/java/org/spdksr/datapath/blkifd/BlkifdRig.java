@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.spdksr.datapath.device.FileBlockDevice;
@@ -41,12 +42,20 @@ import org.spdksr.datapath.xen.xenstore.Xenstore;
  * device. The volume file is exactly the volume's size and sits between two sentinel files in its
  * own directory, filled with seeded random bytes, so a test can check that nothing was written
  * outside the volume (the file did not grow, the sentinels are untouched) and, byte for byte,
- * what a rejected request changed inside it. Grant mappings are counted by
- * {@link CountingGrantAccess} around the real simulated grant access.
+ * what a rejected request changed inside it. Grant mappings are counted by the simulation
+ * ({@link SimXenHost#liveMappings}), and the rig takes that count at every Closed the backend
+ * writes, at the moment of the write (before the backend gets its answer): by then every page of
+ * the guest must be unmapped (blkif.md §5.7). {@link FencedGrantAccess} around the real simulated
+ * grant access records grant operations a test forbids.
  */
 final class BlkifdRig implements AutoCloseable {
     static final int GUEST = 7;
     static final Duration WAIT = Duration.ofSeconds(30);
+    /**
+     * How long a disconnect waits for I/O in the device before it unmaps anyway; short, so a test
+     * of I/O that never finishes does not wait blkifd's 30 s (VbdBackend.DRAIN_TIMEOUT).
+     */
+    static final Duration DRAIN = Duration.ofSeconds(2);
 
     /** How to build the rig. */
     record Config(long volumeSectors, boolean readOnly, BackendFeatures features, Map<String, String> backendKeys,
@@ -79,7 +88,7 @@ final class BlkifdRig implements AutoCloseable {
     final Config config;
     final SimXenHost host;
     final XenAccess rawDom0;
-    final CountingGrantAccess grants;
+    final FencedGrantAccess grants;
     final XenAccess dom0;
     final SimDomain domain;
     final SimGuest guest;
@@ -96,6 +105,12 @@ final class BlkifdRig implements AutoCloseable {
     Vbd vbd;
     VbdBackend backend;
     private final List<SimBlkfront> fronts = new ArrayList<>();
+    private final List<ClosedWrite> closedWrites = new CopyOnWriteArrayList<>();
+    private final AutoCloseable closedObserver;
+
+    /** A Closed the backend wrote, and the guest's grant mappings that were live at that moment. */
+    record ClosedWrite(String path, List<String> liveMappings) {
+    }
 
     private BlkifdRig(Path root, Config config, long bufferBudgetBytes) throws Exception {
         this.root = root;
@@ -103,8 +118,14 @@ final class BlkifdRig implements AutoCloseable {
         this.random = new Random(config.seed());
         host = SimXenHost.start(root.resolve("host"));
         host.createDomain(GUEST, 8192, 16384);
+        closedObserver = host.xenstored().observe((writer, path, value) -> {
+            if (writer == 0 && path.startsWith("/local/domain/0/backend/") && path.endsWith("/state")
+                    && value.map(v -> v.trim().equals("6")).orElse(false)) {
+                closedWrites.add(new ClosedWrite(path, host.liveMappings(GUEST)));
+            }
+        });
         rawDom0 = XenAccessFactory.open(XenAccessConfig.sim(root.resolve("host")));
-        grants = new CountingGrantAccess(rawDom0.grants());
+        grants = new FencedGrantAccess(rawDom0.grants());
         dom0 = new XenAccess(rawDom0.xenstore(), grants, rawDom0.events());
         domain = SimDomain.attach(host.layout(), GUEST);
         guest = new SimGuest(domain, 16);
@@ -121,7 +142,7 @@ final class BlkifdRig implements AutoCloseable {
 
         file = FileBlockDevice.open(volume, FileDeviceOptions.defaults());
         device = new SlowDevice(file);
-        blkifd = new BlkifBackendService(dom0, config.features(), bufferBudgetBytes);
+        blkifd = new BlkifBackendService(dom0, config.features(), bufferBudgetBytes, DRAIN);
         xenopsd = new SimXenopsd(dom0.xenstore());
         plug();
     }
@@ -238,13 +259,27 @@ final class BlkifdRig implements AutoCloseable {
                 v -> until.test(org.spdksr.datapath.sim.blkfront.XenbusState.parse(v)), what, WAIT);
     }
 
-    /** Waits until every grant mapping the backend made is unmapped; fails with the count after a long wait. */
-    void awaitNoLiveMappings() throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (grants.live() != 0 && System.nanoTime() < deadline) {
-            Thread.sleep(20);
+    /** The guest's grant mappings live now (one line each: which grants, which process and thread). */
+    List<String> liveMappings() {
+        return host.liveMappings(GUEST);
+    }
+
+    /** Every Closed the backend has written so far, with what was mapped at that moment. */
+    List<ClosedWrite> closedWrites() {
+        return List.copyOf(closedWrites);
+    }
+
+    /**
+     * No page of the guest is mapped now, and none was at any Closed the backend wrote: checked at
+     * the moment of each write, so a backend that unmaps after saying Closed fails here however
+     * quickly it unmaps. Call once the backend is Closed (or gone); it does not wait.
+     */
+    void assertNoLiveMappings() {
+        for (ClosedWrite w : closedWrites) {
+            assertThat(w.liveMappings()).as("grant mappings of the guest live when the backend wrote Closed to %s",
+                    w.path()).isEmpty();
         }
-        assertThat(grants.live()).as("grant mappings left by the backend").isZero();
+        assertThat(liveMappings()).as("grant mappings of the guest live now").isEmpty();
     }
 
     /** Disconnects every frontend made through this rig that is still connected. */
@@ -269,6 +304,7 @@ final class BlkifdRig implements AutoCloseable {
                 // best effort
             }
         }
+        closedObserver.close();
         blkifd.close();
         device.close();
         guest.close();

@@ -109,7 +109,7 @@ class BufferBackpressureTest {
             // A waiting request was never started: the queue must not wait for it (30 s drain,
             // ring left mapped), nor stay in line for memory after it stopped.
             assertThat(f.disconnect(BlkifdRig.WAIT)).as("backend reached Closed").isTrue();
-            rig.awaitNoLiveMappings();
+            rig.assertNoLiveMappings();
             load.pages().forEach(load.front()::release);
 
             rig.device.writeDelay(0);

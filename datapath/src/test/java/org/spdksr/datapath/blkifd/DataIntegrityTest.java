@@ -38,7 +38,7 @@ class DataIntegrityTest {
         if (rig != null) {
             try {
                 rig.closeFronts();
-                rig.awaitNoLiveMappings();
+                rig.assertNoLiveMappings();
                 rig.assertContained();
             } finally {
                 rig.close();

@@ -90,7 +90,7 @@ class HandshakeTransitionsTest {
         boolean clean = false;
         try {
             rig.closeFronts();
-            rig.awaitNoLiveMappings();
+            rig.assertNoLiveMappings();
             clean = true;
         } finally {
             if (rig != shared) {
@@ -247,7 +247,7 @@ class HandshakeTransitionsTest {
         rig.awaitBackendState(s -> s == XenbusState.CLOSING, "Closing");
         gxs.write(fe + "/state", "6");
         rig.awaitBackendState(s -> s == XenbusState.CLOSED, "Closed");
-        rig.awaitNoLiveMappings();
+        rig.assertNoLiveMappings();
         rig.guest.unbind(port);
         rig.domain.revoke(ringRef);
         rig.domain.revoke(dataRef);
@@ -279,10 +279,10 @@ class HandshakeTransitionsTest {
         rig.verifiedWriteRead(front, 0, 8, 4096);
         front.hostile().setState(XenbusState.CLOSING);
         rig.awaitBackendState(s -> s == XenbusState.CLOSING, "Closing");
-        assertThat(rig.grants.live()).as("still mapped while Closing").isPositive();
+        assertThat(rig.liveMappings()).as("still mapped while Closing").isNotEmpty();
         front.hostile().setState(XenbusState.CLOSED);
         rig.awaitBackendState(s -> s == XenbusState.CLOSED, "Closed");
-        rig.awaitNoLiveMappings();
+        rig.assertNoLiveMappings();
         assertThat(rig.backendKey("hotplug-status")).as("online=1: the disk stays plugged").contains("connected");
         front.disconnect(BlkifdRig.WAIT);
     }
@@ -338,7 +338,7 @@ class HandshakeTransitionsTest {
         rig.grants.fence();
         h.setState(XenbusState.CLOSED);
         rig.awaitBackendState(s -> s == XenbusState.CLOSED, "Closed");
-        rig.awaitNoLiveMappings();
+        rig.assertNoLiveMappings();
         BlkifdRig.assertSameBytes(java.nio.file.Files.readAllBytes(rig.domain.memory().file()), memory,
                 "guest memory after the frontend's Closed");
         long ioBefore = rig.device.reads.get() + rig.device.writes.get();
@@ -366,7 +366,7 @@ class HandshakeTransitionsTest {
         int firstRing = Integer.parseInt(rig.guest.domain().xenstore().readString(front.frontendPath() + "/ring-ref0")
                 .trim());
         assertThat(front.disconnect(BlkifdRig.WAIT)).isTrue();
-        rig.awaitNoLiveMappings();
+        rig.assertNoLiveMappings();
         // Guest reboot: Closed, then Initialising, a new ring (another order, more queues), the data still there.
         SimBlkfront again = rig.front(FrontOptions.defaults().withPersistentGrants(persistent).withRingOrder(3)
                 .withQueues(2));
@@ -393,7 +393,7 @@ class HandshakeTransitionsTest {
         rig.verifiedWriteRead(front, 0, 8, 4096);
         rig.guest.domain().xenstore().rm(front.frontendPath());
         rig.backend.finished().get(30, TimeUnit.SECONDS);
-        rig.awaitNoLiveMappings();
+        rig.assertNoLiveMappings();
         XenstoreWaits.awaitGone(rig.xs(), rig.backendPath() + "/hotplug-status", BlkifdRig.WAIT);
         assertThat(rig.blkifd.disks()).isEmpty();
         front.close();
@@ -407,7 +407,7 @@ class HandshakeTransitionsTest {
         rig.xenopsd.unplugHard(rig.vbd);
         rig.xenopsd.awaitHotplugRemoved(rig.vbd, BlkifdRig.WAIT);
         rig.backend.finished().get(30, TimeUnit.SECONDS);
-        rig.awaitNoLiveMappings();
+        rig.assertNoLiveMappings();
         rig.xenopsd.removeTrees(rig.vbd);
         front.close();
         assertThat(rig.blkifd.disks()).isEmpty();
@@ -427,7 +427,7 @@ class HandshakeTransitionsTest {
         rig.backend.finished().get(30, TimeUnit.SECONDS);
         front.disconnection().get(30, TimeUnit.SECONDS);
         assertThat(rig.xs().readIfExists(rig.backendPath())).isEmpty();
-        rig.awaitNoLiveMappings();
+        rig.assertNoLiveMappings();
         assertThat(rig.guest.pages().inUse()).as("guest rings and pools freed").isZero();
     }
 
@@ -437,7 +437,7 @@ class HandshakeTransitionsTest {
         rig.xenopsd.requestClose(rig.vbd);
         rig.backend.finished().get(30, TimeUnit.SECONDS);
         rig.xenopsd.awaitHotplugRemoved(rig.vbd, BlkifdRig.WAIT);
-        rig.awaitNoLiveMappings();
+        rig.assertNoLiveMappings();
         assertThat(rig.backendState()).isIn(XenbusState.CLOSED, XenbusState.CLOSING);
     }
 
@@ -453,7 +453,7 @@ class HandshakeTransitionsTest {
         front.hostile().setState(XenbusState.CLOSED);
         rig.backend.finished().get(30, TimeUnit.SECONDS);
         rig.xenopsd.awaitHotplugRemoved(rig.vbd, BlkifdRig.WAIT);
-        rig.awaitNoLiveMappings();
+        rig.assertNoLiveMappings();
         rig.xenopsd.removeTrees(rig.vbd);
         front.close();
     }
@@ -577,11 +577,11 @@ class HandshakeTransitionsTest {
             BlkifdRig.assertSameBytes(r.data(), big, "large request on queue " + q);
         }
         if (options.persistentGrants()) {
-            assertThat(rig.grants.live()).as("ring mappings plus persistent grants").isGreaterThan(options.queues());
+            assertThat(rig.liveMappings()).as("ring mappings plus persistent grants").hasSizeGreaterThan(options.queues());
         }
         assertThat(front.protocolViolations()).isEmpty();
         assertThat(front.disconnect(BlkifdRig.WAIT)).isTrue();
-        rig.awaitNoLiveMappings();
+        rig.assertNoLiveMappings();
         rig.assertContained();
     }
 
@@ -592,7 +592,7 @@ class HandshakeTransitionsTest {
         assertThat(rig.backendKey("feature-persistent")).contains("0");
         assertThat(front.persistentGrantsInUse()).isFalse();
         rig.verifiedWriteRead(front, 0, 8, 64 * 1024);
-        assertThat(rig.grants.live()).as("only the ring is mapped").isEqualTo(1);
+        assertThat(rig.liveMappings()).as("only the ring is mapped").hasSize(1);
         front.disconnect(BlkifdRig.WAIT);
     }
 

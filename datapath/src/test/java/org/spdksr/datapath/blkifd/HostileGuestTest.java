@@ -116,7 +116,7 @@ class HostileGuestTest {
             if (!rig.backend.finished().isDone()) {
                 rig.awaitBackendState(s -> s == XenbusState.CLOSED, "Closed");
             }
-            rig.awaitNoLiveMappings();
+            rig.assertNoLiveMappings();
             rig.assertContained();
             clean = true;
         } finally {
@@ -677,7 +677,7 @@ class HostileGuestTest {
         assertThat(rig.backendKey("error")).as("the backend's error key").isPresent();
         front.disconnection().get(30, TimeUnit.SECONDS); // the frontend follows the backend's Closing
         rig.awaitBackendState(s -> s == XenbusState.CLOSED, "Closed");
-        rig.awaitNoLiveMappings();
+        rig.assertNoLiveMappings();
         rig.assertContained();
         front.reconnect();
         h = front.hostile();
@@ -843,7 +843,7 @@ class HostileGuestTest {
         assertThatThrownBy(bad::connect).isInstanceOf(java.io.IOException.class);
         assertThat(rig.backendState()).isIn(XenbusState.CLOSING, XenbusState.CLOSED);
         assertThat(rig.backendKey("error")).isPresent();
-        rig.awaitNoLiveMappings();
+        rig.assertNoLiveMappings();
         // The guest resets its driver and tries again with sane keys.
         bad.setState(XenbusState.CLOSED);
         rig.awaitBackendState(s -> s == XenbusState.CLOSED, "Closed");
@@ -860,7 +860,7 @@ class HostileGuestTest {
         stillServes();
         rig.guest.domain().xenstore().write(front.frontendPath() + "/state", state);
         rig.backend.finished().get(30, TimeUnit.SECONDS);
-        rig.awaitNoLiveMappings();
+        rig.assertNoLiveMappings();
         assertThat(rig.backendKey("hotplug-status")).as("hotplug-status after teardown").isEmpty();
         rig.assertContained();
         // blkifd itself keeps serving: the toolstack can plug the disk again.
@@ -962,7 +962,7 @@ class HostileGuestTest {
         assertThatThrownBy(bad::connect).isInstanceOf(java.io.IOException.class);
         assertThat(rig.backendState()).isEqualTo(XenbusState.CLOSING);
         assertThat(rig.backendKey("error")).hasValueSatisfying(e -> assertThat(e).contains("ring-page-order"));
-        rig.awaitNoLiveMappings();
+        rig.assertNoLiveMappings();
         front = rig.front(RING);
         front.reconnect(); // Initialising straight from Initialised
         h = front.hostile();

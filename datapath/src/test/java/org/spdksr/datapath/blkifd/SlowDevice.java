@@ -64,6 +64,10 @@ final class SlowDevice implements BlockDevice {
     @Override
     public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
         reads.incrementAndGet();
+        CompletableFuture<Void> held = gate;
+        if (held != null) {
+            return answered(held.thenCompose(x -> delegate.read(offset, dst)));
+        }
         long d = readDelayMs;
         if (d <= 0) {
             return delegate.read(offset, dst);
@@ -75,6 +79,10 @@ final class SlowDevice implements BlockDevice {
     @Override
     public CompletableFuture<Void> write(long offset, ByteBuffer src) {
         writes.incrementAndGet();
+        CompletableFuture<Void> held = gate;
+        if (held != null) {
+            return answered(held.thenCompose(x -> delegate.write(offset, src)));
+        }
         peakWritesInFlight.accumulateAndGet(writesInFlight.incrementAndGet(), Math::max);
         long d = writeDelayMs;
         CompletableFuture<Void> done = d <= 0 ? delegate.write(offset, src)
@@ -82,6 +90,43 @@ final class SlowDevice implements BlockDevice {
                         .thenCompose(x -> delegate.write(offset, src));
         // Counted down before the caller sees the completion, so a count read after it is exact.
         return done.whenComplete((v, e) -> writesInFlight.decrementAndGet());
+    }
+
+    // ---- holding I/O until the test lets it go ---------------------------------------------------
+
+    private volatile CompletableFuture<Void> gate;
+    /** Held operations whose caller's completion code has run (see {@link #answered}). */
+    final AtomicLong heldAnswered = new AtomicLong();
+
+    /** Reads and writes from now on wait in the device until {@link #release()}. */
+    void hold() {
+        gate = new CompletableFuture<>();
+    }
+
+    /** Lets every held operation run; later ones run at once. */
+    void release() {
+        CompletableFuture<Void> g = gate;
+        gate = null;
+        if (g != null) {
+            g.complete(null);
+        }
+    }
+
+    /**
+     * The future handed to the caller, completed by this class so that it counts the operation only
+     * after the caller's completion code (its dependent stages, which run inside complete) has run.
+     */
+    private CompletableFuture<Void> answered(CompletableFuture<Void> op) {
+        CompletableFuture<Void> toCaller = new CompletableFuture<>();
+        op.whenComplete((v, e) -> {
+            if (e == null) {
+                toCaller.complete(v);
+            } else {
+                toCaller.completeExceptionally(e);
+            }
+            heldAnswered.incrementAndGet();
+        });
+        return toCaller;
     }
 
     @Override

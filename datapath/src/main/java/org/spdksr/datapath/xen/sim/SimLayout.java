@@ -11,6 +11,7 @@ import java.nio.file.Path;
  *   root/domains/&lt;id&gt;/memory       guest memory, 4096-byte frames
  *   root/domains/&lt;id&gt;/grant-table  grant table, 8-byte v1 entries
  *   root/evtchn/                   event-channel port registry and sockets
+ *   root/grant-mappings/&lt;id&gt;/     one file per live mapping of domain id's grants
  * </pre>
  */
 public record SimLayout(Path root) {
@@ -33,6 +34,11 @@ public record SimLayout(Path root) {
 
     public Path grantTableFile(int domid) {
         return domainDir(domid).resolve("grant-table");
+    }
+
+    /** Kept apart from {@link #domainDir}: a destroyed domain's grants may still be mapped. */
+    public Path grantMappingsDir(int domid) {
+        return root.resolve("grant-mappings").resolve(Integer.toString(domid));
     }
 
     public Path evtchnDir() {

@@ -3,6 +3,8 @@ package org.spdksr.datapath.xen.sim;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import org.spdksr.datapath.xen.sim.grant.SimGrantMappings;
 import org.spdksr.datapath.xen.sim.grant.SimGrantTable;
 import org.spdksr.datapath.xen.sim.grant.SimGuestMemory;
 import org.spdksr.datapath.xen.sim.xenstore.SimXenstoreServer;
@@ -86,6 +88,15 @@ public final class SimXenHost implements AutoCloseable {
             });
         }
         xenstored.introduceDomain(domid);
+    }
+
+    /**
+     * The mappings of {@code domid}'s grants that processes of this host hold now, one line per
+     * mapping saying which grants and who holds them; a process that died holds none (as gntdev
+     * releases a dead process's mappings). A backend that says Closed must hold none (blkif.md §5.7).
+     */
+    public List<String> liveMappings(int domid) {
+        return SimGrantMappings.live(layout, domid);
     }
 
     /** Removes the domain's xenstore home and files, and fires @releaseDomain. */

@@ -30,13 +30,15 @@ import org.spdksr.datapath.xen.sim.SimLayout;
  * domain: GENERAL_ERROR; write access through a read-only grant: GENERAL_ERROR; frame outside the
  * guest's memory: BAD_PAGE. A batch maps contiguously: the pages of the guest's memory file are
  * mmapped MAP_SHARED|MAP_FIXED side by side into one reserved range, so the backend really shares
- * memory with the guest process.
+ * memory with the guest process. Every live mapping is recorded in {@link SimGrantMappings}, where
+ * tests in any process count them.
  */
 public final class SimGrantAccess implements GrantAccess {
     private final SimLayout layout;
     private final int selfDomid;
     private final LibC libc = LibC.load();
     private final Map<Integer, Guest> guests = new ConcurrentHashMap<>();
+    private final SimGrantMappings mappings;
 
     /** {@code fileKey} identifies the grant-table file, so a destroyed and recreated domain is reopened. */
     private record Guest(SimGrantTable table, SimGuestMemory memory, Object fileKey) {
@@ -48,6 +50,7 @@ public final class SimGrantAccess implements GrantAccess {
     public SimGrantAccess(SimLayout layout, int selfDomid) {
         this.layout = layout;
         this.selfDomid = selfDomid;
+        this.mappings = new SimGrantMappings(layout);
     }
 
     private Guest guest(int domid) throws IOException {
@@ -105,8 +108,18 @@ public final class SimGrantAccess implements GrantAccess {
             frames[i] = r.frame();
         }
         long length = (long) refs.size() * GrantMapping.PAGE_SIZE;
-        Pointer base = libc.mmap(null, new NativeLong(length), LibC.PROT_NONE,
-                LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS, -1, new NativeLong(0));
+        // Recorded before the pages are mapped and forgotten after they are unmapped, so a count
+        // of live mappings (by this or any process) never misses one.
+        List<SimGrantMappings.Registration> records = register(refs, writable);
+        Pointer base;
+        try {
+            base = libc.mmap(null, new NativeLong(length), LibC.PROT_NONE,
+                    LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS, -1, new NativeLong(0));
+        } catch (LastErrorException e) {
+            records.forEach(SimGrantMappings.Registration::close);
+            throw new IOException("reserving " + length + " bytes of address space for " + refs.size()
+                    + " grants failed: errno " + e.getErrorCode(), e);
+        }
         int prot = writable ? LibC.PROT_READ | LibC.PROT_WRITE : LibC.PROT_READ;
         Map<Integer, Integer> fds = new java.util.HashMap<>();
         try {
@@ -124,6 +137,7 @@ public final class SimGrantAccess implements GrantAccess {
             }
         } catch (LastErrorException e) {
             libc.munmap(base, new NativeLong(length));
+            records.forEach(SimGrantMappings.Registration::close);
             throw new IOException("mapping guest memory for " + refs.size() + " grants failed: errno "
                     + e.getErrorCode(), e);
         } finally {
@@ -133,7 +147,28 @@ public final class SimGrantAccess implements GrantAccess {
         }
         ByteBuffer buf = base.getByteBuffer(0, length);
         return new MappedPages(refs, writable, writable ? buf : buf.asReadOnlyBuffer(),
-                () -> libc.munmap(base, new NativeLong(length)));
+                () -> {
+                    libc.munmap(base, new NativeLong(length));
+                    records.forEach(SimGrantMappings.Registration::close);
+                });
+    }
+
+    private List<SimGrantMappings.Registration> register(List<GrantRef> refs, boolean writable) throws IOException {
+        List<SimGrantMappings.Registration> records = new ArrayList<>();
+        try {
+            for (int domid : refs.stream().mapToInt(GrantRef::domid).distinct().toArray()) {
+                records.add(mappings.register(domid, refs, writable));
+            }
+        } catch (IOException | RuntimeException e) {
+            records.forEach(SimGrantMappings.Registration::close);
+            throw e;
+        }
+        return records;
+    }
+
+    /** What of {@code domid}'s grants this host's processes (this one or any other) keep mapped now. */
+    public List<String> liveMappings(int domid) {
+        return SimGrantMappings.live(layout, domid);
     }
 
     @Override

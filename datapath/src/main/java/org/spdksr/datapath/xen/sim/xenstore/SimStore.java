@@ -1,5 +1,6 @@
 package org.spdksr.datapath.xen.sim.xenstore;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -8,6 +9,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.spdksr.datapath.xen.xenstore.NodePermissions;
 import org.spdksr.datapath.xen.xenstore.XenstorePaths;
 import org.spdksr.datapath.xen.xenstore.XsMessage;
@@ -19,6 +23,7 @@ import org.spdksr.datapath.xen.xenstore.XsWire;
  * (blkif.md §4.2). Every request runs under the store's lock, so requests are atomic.
  */
 final class SimStore {
+    private static final Logger LOG = LoggerFactory.getLogger(SimStore.class);
     private SimTree live = SimTree.initial();
     /** Bumped by every committed change; a transaction started at another generation conflicts. */
     private long generation;
@@ -26,6 +31,7 @@ final class SimStore {
     private final Map<Integer, SimTransaction> transactions = new HashMap<>();
     private final List<SimWatch> watches = new ArrayList<>();
     private final Set<Integer> introduced = new HashSet<>();
+    private final List<SimNodeObserver> observers = new CopyOnWriteArrayList<>();
 
     private static final class SimTransaction {
         final SimConnection owner;
@@ -56,6 +62,10 @@ final class SimStore {
             reply = XsMessage.of(XsMessageType.ERROR, m.reqId(), m.txId(), XsMessage.joinNul(f.errorName()));
             changes.clear();
         }
+        // Observers see the change before its writer is answered (SimNodeObserver).
+        for (SimChange c : changes) {
+            tellObservers(conn.domid(), c);
+        }
         // The reply goes out before the events it causes, so a client sees WATCH's OK before the first event.
         conn.send(reply);
         if (m.type() == XsMessageType.WATCH.code() && reply.type() == XsMessageType.WATCH.code()) {
@@ -65,6 +75,31 @@ final class SimStore {
         if (!changes.isEmpty()) {
             generation++;
             changes.forEach(this::fire);
+        }
+    }
+
+    void observe(SimNodeObserver observer) {
+        observers.add(observer);
+    }
+
+    void forget(SimNodeObserver observer) {
+        observers.remove(observer);
+    }
+
+    private void tellObservers(int writer, SimChange c) {
+        if (observers.isEmpty()) {
+            return;
+        }
+        SimNode n = c.removed() ? null : live.find(c.path());
+        Optional<String> value = n == null || n.value == null ? Optional.empty()
+                : Optional.of(new String(n.value, StandardCharsets.UTF_8));
+        for (SimNodeObserver o : observers) {
+            try {
+                o.committed(writer, c.path(), value);
+            } catch (RuntimeException e) {
+                // An observer's failure must not change what the store answers.
+                LOG.warn("a node observer failed on {}: {}", c.path(), e.toString());
+            }
         }
     }
 

@@ -73,6 +73,15 @@ public final class SimXenstoreServer implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Calls {@code observer} with every change committed from now on, before its writer is answered;
+     * closing the returned handle stops that.
+     */
+    public AutoCloseable observe(SimNodeObserver observer) {
+        store.observe(observer);
+        return () -> store.forget(observer);
+    }
+
     /** Marks a domain introduced and fires {@code @introduceDomain} watches, as the toolstack's INTRODUCE does. */
     public void introduceDomain(int domid) {
         store.introduce(domid);
