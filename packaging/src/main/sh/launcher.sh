@@ -22,7 +22,8 @@ spdk_sr_read_conf() {
         case $spdk_sr_value in \"*\") spdk_sr_value=${spdk_sr_value#\"}; spdk_sr_value=${spdk_sr_value%\"} ;; esac
         case $spdk_sr_key in
             SPDK_SR_STATE_DIR | SPDK_SR_JAVA_OPTS | SPDK_SR_BLKIFD_JAVA_OPTS | SPDK_SR_BLKIFD_LAUNCH | \
-            SPDK_SR_BLKIFD_BUFFER_MIB | SPDK_SR_VHOST_MEMORY | SPDK_SR_VHOST_REGION_MIB)
+            SPDK_SR_BLKIFD_BUFFER_MIB | SPDK_SR_BLKIFD_RESTART_BURST | SPDK_SR_VHOST_MEMORY | \
+            SPDK_SR_VHOST_REGION_MIB)
                 eval "[ -n \"\${$spdk_sr_key+set}\" ] || { $spdk_sr_key=\$spdk_sr_value; export $spdk_sr_key; }" ;;
             *) echo "spdk-sr: ignoring unknown line '$spdk_sr_line' in $spdk_sr_conf (see the comments in that file)" >&2 ;;
         esac
