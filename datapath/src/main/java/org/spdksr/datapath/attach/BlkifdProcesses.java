@@ -135,19 +135,8 @@ public final class BlkifdProcesses {
                 LOG.warn("blkifd[{}]: shutdown request failed: {}", domain, e.getMessage());
             }
         }
-        // Polled: ProcessHandle.onExit of a process that is not our child only notices the exit
-        // coarsely (seconds), and VM shutdown waits for this call.
         process.ifPresent(ph -> {
-            long deadline = System.nanoTime() + START.toNanos();
-            while (ph.isAlive() && System.nanoTime() < deadline) {
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-            if (ph.isAlive()) {
+            if (!exited(ph, START)) {
                 LOG.warn("blkifd[{}]: pid {} did not stop within {} s of the shutdown request; killing it", domain,
                         ph.pid(), START.toSeconds());
                 killSupervisor(domain); // or it would start blkifd again
@@ -155,7 +144,7 @@ public final class BlkifdProcesses {
             }
         });
         // The supervisor ends with its blkifd's clean exit.
-        supervisorOf(domain).ifPresent(ph -> awaitExit(ph, domain, "supervisor"));
+        supervisorOf(domain).ifPresent(ph -> awaitSupervisorExit(ph, domain));
         cleanUpDead(domain);
         stopUnit(domain);
         removeRingJournals(domain);
@@ -192,23 +181,31 @@ public final class BlkifdProcesses {
     private void killSupervisor(String domain) {
         supervisorOf(domain).ifPresent(ph -> {
             ph.destroyForcibly();
-            awaitExit(ph, domain, "supervisor");
+            awaitSupervisorExit(ph, domain);
         });
     }
 
-    private static void awaitExit(ProcessHandle ph, String domain, String what) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    private static void awaitSupervisorExit(ProcessHandle ph, String domain) {
+        if (!exited(ph, Duration.ofSeconds(10))) {
+            LOG.warn("blkifd[{}]: supervisor pid {} did not exit", domain, ph.pid());
+        }
+    }
+
+    /**
+     * Polled: ProcessHandle.onExit of a process that is not our child only notices the exit
+     * coarsely (seconds), and VM shutdown waits for this call.
+     */
+    private static boolean exited(ProcessHandle ph, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (ph.isAlive() && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(10);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return;
+                break;
             }
         }
-        if (ph.isAlive()) {
-            LOG.warn("blkifd[{}]: {} pid {} did not exit", domain, what, ph.pid());
-        }
+        return !ph.isAlive();
     }
 
     /**
