@@ -175,8 +175,8 @@ class DatapathEndToEndTest {
         CompletableFuture<LoadReport> busy = CompletableFuture.supplyAsync(() -> run(new LoadGenerator(xvda.front(),
                 LoadSpec.mixed(8, 3000, SECTORS, 5))));
 
-        // vdi-copy / export: a dom0 attachment has a domain of its own (u0-..., §4.6) and no ring.
-        String dom0 = "u0-vbd_0_xvdb";
+        // vdi-copy / export: a dom0 attachment has a domain of its own (u0_..., §4.6: xapi-storage-script maps "-" and "/" to "_") and no ring.
+        String dom0 = "u0_vbd_0_xvdb";
         AttachResult attached = AttachResult.from(lab.xapi.vdiAttach(uriB, dom0));
         lab.xapi.vdiActivateReadonly(uriB, dom0);
         String target = qemuTarget(attached);
@@ -225,6 +225,31 @@ class DatapathEndToEndTest {
         lab.xapi.vdiDetach(uri, "15");
         assertThat(lab.blkifd("14")).isEmpty();
         assertThat(lab.blkifd("15")).isEmpty();
+    }
+
+    /**
+     * xenopsd deactivates and detaches with domain "" when the guest is already gone (issue 15):
+     * what the guest held is released, its blkifd stops, and another VM can activate the volume.
+     */
+    @Test
+    void deactivateAndDetachWithTheEmptyDomainReleaseWhatTheGoneGuestHeld() throws Exception {
+        Xapi.CreatedSr sr = lab.newSr("gone");
+        String uri = lab.xapi.datapathUri(sr.sr(), lab.xapi.vdiCreate(sr.sr(), "system", DISK).key());
+        lab.guest(31);
+        lab.xapi.vdiAttach(uri, "31");
+        lab.xapi.vdiActivate(uri, "31");
+        ProcessHandle first = lab.blkifd("31").orElseThrow();
+
+        lab.xapi.vdiDeactivate(uri, "");
+        lab.xapi.vdiDetach(uri, "");
+        first.onExit().get(30, TimeUnit.SECONDS);
+        assertThat(lab.blkifd("31")).as("blkifd of the gone guest").isEmpty();
+
+        lab.guest(32);
+        lab.xapi.vdiAttach(uri, "32");
+        lab.xapi.vdiActivate(uri, "32"); // refused with VDIInUse while domain 31's claim was kept
+        lab.xapi.vdiDeactivate(uri, "32");
+        lab.xapi.vdiDetach(uri, "32");
     }
 
     @Test
@@ -278,7 +303,7 @@ class DatapathEndToEndTest {
         Path file = Disk.volumeFile(Path.of(sr.deviceConfig().get("path")), v.key());
         byte[] original = Disk.pattern(11, 65536);
         Disk.write(file, 0, original);
-        String domain = "u0-np";
+        String domain = "u0_np";
 
         lab.xapi.vdiEpochBegin(uri, false);
         AttachResult attached = AttachResult.from(lab.xapi.vdiAttach(uri, domain));

@@ -57,6 +57,30 @@ class FeaturesTest {
         }
     }
 
+    /**
+     * The other way round: a method that xapi calls only when a feature is declared is dead
+     * without it, and worse for activate_readonly: read-only VBDs then go to Datapath.activate
+     * (issue 15). Every such method file present needs one of its features declared.
+     */
+    @Test
+    void everyFeatureGatedMethodHasItsFeatureDeclared() throws IOException {
+        Set<String> declared = xapi.query().features().stream().map(f -> f.split("/", 2)[0]).collect(Collectors.toSet());
+        checkGatedMethods(lowerNames(xapi.xss().pluginDir(VOLUME)), NEEDS, declared);
+        checkGatedMethods(lowerNames(xapi.xss().pluginDir(DATAPATH)), DATAPATH_NEEDS, declared);
+    }
+
+    private static void checkGatedMethods(Set<String> files, Map<String, List<String>> needs, Set<String> declared) {
+        Map<String, Set<String>> featuresOf = new java.util.HashMap<>();
+        needs.forEach((feature, methods) -> methods.forEach(m ->
+                featuresOf.computeIfAbsent(lower(m), k -> new java.util.TreeSet<>()).add(feature)));
+        featuresOf.forEach((method, features) -> {
+            if (files.contains(method)) {
+                assertThat(features).as("%s is present, so one of %s must be declared", method, features)
+                        .containsAnyElementsOf(declared);
+            }
+        });
+    }
+
     @Test
     void offlineAttachIsOnlyAdvertisedWithThePositionalCli() {
         // §3.8: VDI_ATTACH_OFFLINE makes static-vdis call the files without --json; the

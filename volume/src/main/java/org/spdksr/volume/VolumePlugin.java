@@ -32,10 +32,13 @@ public final class VolumePlugin {
     /**
      * Only what is implemented (smapiv3.md §8). xapi-storage-script adds SR_ATTACH, VDI_CREATE and
      * the like itself from the entry points present, and renames VDI_DESTROY to VDI_DELETE.
+     * VDI_ACTIVATE_READONLY makes xapi send read-only VBDs to the datapath's activate_readonly
+     * (smapiv3.md §4.6); without it they reach Datapath.activate, which claims the volume
+     * exclusively, and a second read-only user of a snapshot is refused with VDIInUse.
      */
     static final List<String> FEATURES = List.of(
             "SR_PROBE", "SR_UPDATE", "VDI_CREATE", "VDI_DESTROY", "VDI_UPDATE", "VDI_RESIZE", "VDI_SNAPSHOT",
-            "VDI_CLONE", "THIN_PROVISIONING", "LARGE_VDI");
+            "VDI_CLONE", "THIN_PROVISIONING", "LARGE_VDI", "VDI_ACTIVATE_READONLY");
 
     private final Backends backends;
     private final SrOperations srs;

@@ -117,8 +117,15 @@ public final class Attachments {
     /** Flushes and stops I/O for the disk; the disk stays registered with blkifd. */
     public void deactivate(String uriText, String domain) throws IOException {
         VolumeUri uri = parse("Datapath.deactivate", uriText);
-        deactivateDisk(DiskIds.of(uri), domain);
-        LOG.info("deactivate: volume {} for domain '{}'", uri.key(), domain);
+        String id = DiskIds.of(uri);
+        String holder = new HolderOfDisk(run).resolve(domain, id, DiskEntry::active, readWriteClaimant(id));
+        deactivateDisk(id, holder);
+        LOG.info("deactivate: volume {} for domain '{}'{}", uri.key(), holder,
+                holder.equals(domain) ? "" : " (the call named domain '" + domain + "', which holds nothing)");
+    }
+
+    private String readWriteClaimant(String id) throws IOException {
+        return FileLocks.with(run.volumesLock(), () -> VolumeRecord.read(run.volumeRecord(id)).readWrite());
     }
 
     private void deactivateDisk(String id, String domain) throws IOException {
@@ -173,15 +180,16 @@ public final class Attachments {
             LOG.warn("detach: ignoring a URI that is not ours: {}", e.getMessage());
             return;
         }
+        String holder = detachHolder(id, domain);
         try {
-            FileLocks.with(run.domainLock(domain), () -> {
-                DomainState state = DomainState.read(run.stateFile(domain), domain).without(id);
+            FileLocks.with(run.domainLock(holder), () -> {
+                DomainState state = DomainState.read(run.stateFile(holder), holder).without(id);
                 if (state.disks().isEmpty()) {
-                    Files.deleteIfExists(run.stateFile(domain));
-                    processes.stop(domain);
+                    Files.deleteIfExists(run.stateFile(holder));
+                    processes.stop(holder);
                 } else {
-                    state.write(run.stateFile(domain));
-                    Optional<ControlClient> blkifd = processes.running(domain);
+                    state.write(run.stateFile(holder));
+                    Optional<ControlClient> blkifd = processes.running(holder);
                     if (blkifd.isPresent()) {
                         blkifd.get().reconcile(RECONCILE);
                     }
@@ -189,15 +197,30 @@ public final class Attachments {
                 return null;
             });
         } catch (IOException | RuntimeException e) {
-            LOG.error("detach of disk {} from domain '{}' had a problem (ignored, detach never fails): {}", id, domain,
+            LOG.error("detach of disk {} from domain '{}' had a problem (ignored, detach never fails): {}", id, holder,
                     e.toString());
         }
         try {
-            release(id, domain);
+            release(id, holder);
         } catch (IOException | RuntimeException e) {
             LOG.error("detach: cannot release the activation record of disk {}: {}", id, e.toString());
         }
-        LOG.info("detach: disk {} from domain '{}'", id, domain);
+        LOG.info("detach: disk {} from domain '{}'", id, holder);
+    }
+
+    /** The domain whose disk a detach removes; detach never fails, so neither does this. */
+    private String detachHolder(String id, String domain) {
+        try {
+            String holder = new HolderOfDisk(run).resolve(domain, id, entry -> true, readWriteClaimant(id));
+            if (!holder.equals(domain)) {
+                LOG.info("detach: disk {} is held by domain '{}', not by the domain '{}' the call named", id, holder,
+                        domain);
+            }
+            return holder;
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("detach: cannot tell which domain holds disk {}: {}", id, e.toString());
+            return domain;
+        }
     }
 
     /** {@code persistent=false}: the next activation writes to a fresh overlay (feature NONPERSISTENT, §8). */

@@ -49,7 +49,7 @@ public final class LvolController implements VhostBackendControl {
     /**
      * {@code spdksr-<disk id>-<domain>}: short enough for {@code /run/spdk-sr/vhost/<name>} to fit
      * a unix socket path (108 bytes), and only characters SPDK and file names take. A domain that
-     * is not a plain token (dom0 attachments use {@code ""} or {@code u0-...}) is replaced by a hash.
+     * is not a plain token (dom0 attachments use {@code ""} or {@code u0_...}) is replaced by a hash.
      */
     static String nameOf(String diskId, String domain) {
         String token = PLAIN_DOMAIN.matcher(domain).matches() ? domain : "h" + shortHash(domain);

@@ -57,8 +57,9 @@ class BlkifdLaunchTest {
     void systemctlCommandLinesNameTheDomainsUnit() {
         SystemdBlkifd systemd = new SystemdBlkifd(SYSTEMCTL);
         assertThat(systemd.command("start", "7")).containsExactly("/usr/bin/systemctl", "start", "spdk-sr-blkifd@7.service");
-        assertThat(systemd.command("stop", "u0-vbd_0_xvdb"))
-                .containsExactly("/usr/bin/systemctl", "stop", "spdk-sr-blkifd@u0\\x2dvbd_0_xvdb.service");
+        assertThat(systemd.command("stop", "u0_vbd_0_xvdb"))
+                .containsExactly("/usr/bin/systemctl", "stop", "spdk-sr-blkifd@u0_vbd_0_xvdb.service");
+        assertThat(systemd.command("stop", "a-b")).containsExactly("/usr/bin/systemctl", "stop", "spdk-sr-blkifd@a\\x2db.service");
         assertThat(systemd.command("is-active", "")).containsExactly("/usr/bin/systemctl", "is-active", "spdk-sr-blkifd@_.service");
         // Different domains never share a unit, whatever their names.
         List<String> domains = List.of("", "_", "0", "volumes", "_766f6c756d6573", "a-b", "a_2db");

@@ -24,7 +24,7 @@ import org.spdksr.datapath.blkifd.daemon.RunDirectory;
  */
 class BlkifdUnitFileTest {
     private static final Path UNIT = Path.of("..", "packaging", "systemd", "spdk-sr-blkifd@.service");
-    private static final List<String> DOMAINS = List.of("7", "0", "32752", "", "u0-vbd_0_xvdb", "volumes", "..",
+    private static final List<String> DOMAINS = List.of("7", "0", "32752", "", "u0_vbd_0_xvdb", "u0-vbd_0_xvdb", "volumes", "..",
             "a/b", "é", "_61");
 
     @Test

@@ -24,7 +24,7 @@ import org.spdksr.datapath.xen.XenAccessFactory;
  * Started detached by the first {@code Datapath.attach} of the domain, stopped by the control
  * socket's {@code shutdown} after the last {@code Datapath.detach} (ARCHITECTURE.md §1). A guest
  * domain (a domid above 0) gets the Xen services from {@code SPDKSR_XEN_MODE}; dom0 attachments
- * ({@code ""}, {@code 0}, {@code u0-...}: smapiv3.md §4.6) are served over NBD only.
+ * ({@code ""}, {@code 0}, {@code u0_...}: smapiv3.md §4.6) are served over NBD only.
  */
 public final class BlkifdMain {
     private static final Logger LOG = LoggerFactory.getLogger(BlkifdMain.class);

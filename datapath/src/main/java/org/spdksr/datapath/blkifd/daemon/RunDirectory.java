@@ -38,7 +38,7 @@ public record RunDirectory(Path root) {
 
     /**
      * The directory name of a domain. {@code domain} is opaque (smapiv3.md §4.6: a domid, "" or
-     * {@code u0-...}); safe names are used as they are, anything else (including "" and names
+     * {@code u0_...}); safe names are used as they are, anything else (including "" and names
      * that could clash with ours) is hex-encoded behind a {@code _}.
      */
     public static String domainDirName(String domain) {
