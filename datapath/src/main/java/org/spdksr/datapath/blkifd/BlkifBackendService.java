@@ -84,7 +84,10 @@ public final class BlkifBackendService implements AutoCloseable {
         String path = backendPath(0, frontendDomid, devid);
         VbdBackend vbd = new VbdBackend(xen.xenstore(), xen.grants(), pump, features, path, frontendDomid, device, readOnly,
                 journals, buffers, drainTimeout);
-        if (disks.putIfAbsent(path, vbd) != null) {
+        // A finished service may still be listed for a moment (its removal runs after finished()
+        // completes): it does not count, so a re-plug right after an unplug is served.
+        VbdBackend previous = disks.compute(path, (k, old) -> old != null && !old.finished().isDone() ? old : vbd);
+        if (previous != vbd) {
             throw new IllegalStateException("disk " + frontendDomid + "/" + devid + " is already served");
         }
         vbd.finished().whenComplete((v, e) -> disks.remove(path, vbd));
@@ -97,8 +100,15 @@ public final class BlkifBackendService implements AutoCloseable {
         return buffers.report();
     }
 
+    /** The disks being served: a finished one is left out even before its removal has run. */
     public Map<String, VbdBackend> disks() {
-        return Map.copyOf(disks);
+        Map<String, VbdBackend> served = new java.util.HashMap<>();
+        disks.forEach((path, vbd) -> {
+            if (!vbd.finished().isDone()) {
+                served.put(path, vbd);
+            }
+        });
+        return Map.copyOf(served);
     }
 
     @Override
