@@ -134,7 +134,7 @@ public final class Attachments {
             DiskEntry entry = state.disks().get(id);
             if (entry != null && entry.active()) {
                 state.with(entry.deactivated()).write(run.stateFile(domain));
-                Optional<ControlClient> blkifd = processes.running(domain);
+                Optional<ControlClient> blkifd = processes.runningOrRestarting(domain);
                 if (blkifd.isPresent()) {
                     blkifd.get().reconcile(RECONCILE);
                 } else {
@@ -189,7 +189,7 @@ public final class Attachments {
                     processes.stop(holder);
                 } else {
                     state.write(run.stateFile(holder));
-                    Optional<ControlClient> blkifd = processes.running(holder);
+                    Optional<ControlClient> blkifd = processes.runningOrRestarting(holder);
                     if (blkifd.isPresent()) {
                         blkifd.get().reconcile(RECONCILE);
                     }

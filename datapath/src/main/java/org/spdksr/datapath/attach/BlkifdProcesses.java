@@ -43,6 +43,16 @@ public final class BlkifdProcesses {
         return answering(domain, true);
     }
 
+    /**
+     * The domain's blkifd if one runs, waiting for one that is restarting (its supervisor or
+     * systemd started it again after a kill): a call that changes the domain's disks must reach it,
+     * not act as if it were dead while it comes back and serves the old state.
+     */
+    public Optional<ControlClient> runningOrRestarting(String domain) throws IOException {
+        Optional<ControlClient> live = answering(domain, false);
+        return live.isPresent() ? live : awaitStarting(domain);
+    }
+
     private Optional<ControlClient> answering(String domain, boolean sayWhyNot) {
         Path socket = run.controlSocket(domain);
         if (!Files.exists(socket)) {
