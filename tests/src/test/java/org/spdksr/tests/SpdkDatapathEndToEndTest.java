@@ -18,6 +18,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.spdksr.datapath.blkifd.daemon.DiskEntry;
+import org.spdksr.datapath.blkifd.daemon.DomainState;
 import org.spdksr.datapath.sim.blkfront.FrontOptions;
 import org.spdksr.datapath.sim.blkfront.LoadGenerator;
 import org.spdksr.datapath.sim.blkfront.LoadReport;
@@ -247,5 +249,69 @@ class SpdkDatapathEndToEndTest {
         lab.xapi.vdiDeactivate(uri, "51");
         assertThat(controllers()).isEmpty();
         lab.xapi.vdiDetach(uri, "51");
+    }
+
+    /**
+     * The restart loses the race with the deactivate: the restarted blkifd reads a state in which
+     * the disk is inactive, so it never opens it and cannot delete the controller its predecessor
+     * made; deactivate must. The supervisor is held stopped until deactivate has written the state.
+     */
+    @Test
+    void theControllerIsDeletedWhenTheRestartedBlkifdNeverOpensTheDisk() throws Exception {
+        Volume v = lab.xapi.vdiCreate(sr.sr(), "system", DISK);
+        String uri = lab.xapi.datapathUri(sr.sr(), v.key());
+        lab.startDisk(lab.guest(52), uri, "xvda", FrontOptions.defaults());
+        assertThat(controllers()).hasSize(1);
+        long supervisor = Long.parseLong(Files.readString(lab.domainDir("52").resolve("supervisor.pid")).trim());
+        signal("STOP", supervisor);
+        CompletableFuture<Void> deactivate;
+        try {
+            ProcessHandle blkifd = lab.blkifd("52").orElseThrow();
+            blkifd.destroyForcibly();
+            // Its parent, the stopped supervisor, cannot reap it: it stays a zombie until resumed.
+            awaitDeadOrZombie(blkifd.pid());
+            deactivate = CompletableFuture.runAsync(() -> {
+                try {
+                    lab.xapi.vdiDeactivate(uri, "52");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Path stateFile = lab.domainDir("52").resolve("state.json");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (DomainState.read(stateFile, "52").disks().values().stream().anyMatch(DiskEntry::active)) {
+                assertThat(System.nanoTime() - deadline).as("deactivate wrote the state").isNegative();
+                Thread.sleep(20);
+            }
+        } finally {
+            signal("CONT", supervisor);
+        }
+        deactivate.get(60, TimeUnit.SECONDS);
+        assertThat(controllers()).as("deactivate deleted the controller the killed blkifd made").isEmpty();
+        lab.xapi.vdiDetach(uri, "52");
+    }
+
+    private static void awaitDeadOrZombie(long pid) throws Exception {
+        Path stat = Path.of("/proc", Long.toString(pid), "stat");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            String text;
+            try {
+                text = Files.readString(stat);
+            } catch (java.nio.file.NoSuchFileException gone) {
+                return;
+            }
+            // The state follows the parenthesised command name (proc(5)).
+            if (text.substring(text.lastIndexOf(')') + 2).startsWith("Z")) {
+                return;
+            }
+            assertThat(System.nanoTime() - deadline).as("pid %d died", pid).isNegative();
+            Thread.sleep(20);
+        }
+    }
+
+    private static void signal(String name, long pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start();
+        assertThat(kill.waitFor()).as("kill -" + name + " " + pid).isZero();
     }
 }

@@ -137,9 +137,10 @@ public final class Attachments {
                 Optional<ControlClient> blkifd = processes.runningOrRestarting(domain);
                 if (blkifd.isPresent()) {
                     blkifd.get().reconcile(RECONCILE);
-                } else {
-                    releaseOrphanedExport(entry, domain);
                 }
+                // Also after a reconcile: a blkifd restarted after a kill that read this state
+                // first never opened the disk, so it cannot release what its predecessor made.
+                releaseOrphanedExport(entry, domain);
             }
             return null;
         });
@@ -149,7 +150,7 @@ public final class Attachments {
     /**
      * blkifd deletes an lvol's vhost controller when it closes the disk; one that died (SIGKILL,
      * OOM) left the controller behind, so deactivate deletes it here instead of leaving it to the
-     * next activation of the same disk by the same domain.
+     * next activation of the same disk by the same domain. One already deleted costs one RPC.
      */
     private static void releaseOrphanedExport(DiskEntry entry, String domain) {
         try {

@@ -135,8 +135,10 @@ public final class BlkifdProcesses {
     }
 
     /** Stops the domain's blkifd (it flushes and closes every disk) and removes its runtime files. */
-    public void stop(String domain) {
-        Optional<ControlClient> live = running(domain);
+    public void stop(String domain) throws IOException {
+        // A blkifd restarting after a kill is waited for: its supervisor would otherwise be waited
+        // on while it starts blkifd again, then killed with it.
+        Optional<ControlClient> live = runningOrRestarting(domain);
         Optional<ProcessHandle> process = pidOf(domain);
         if (live.isPresent()) {
             try {

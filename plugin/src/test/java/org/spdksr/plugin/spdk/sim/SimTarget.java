@@ -40,6 +40,8 @@ final class SimTarget {
     private final Map<String, String> controllers = new LinkedHashMap<>();
 
     private final SimVhost vhost;
+    /** After {@link #shutdown}: the process is gone, so nothing it would have done may happen. */
+    private boolean exited;
 
     SimTarget(ObjectMapper mapper, Path vhostDir) {
         this.mapper = mapper;
@@ -48,6 +50,10 @@ final class SimTarget {
     }
 
     synchronized JsonNode call(String method, JsonNode params) {
+        if (exited) {
+            // A request that raced the exit: a real spdk_tgt is gone, and no reply ever arrives.
+            throw new TargetExited();
+        }
         try {
             syncExportedData();
             return dispatch(method, params);
@@ -110,7 +116,15 @@ final class SimTarget {
 
     /** The app exits: vhost sockets go away with it. */
     synchronized void shutdown() {
+        exited = true;
         vhost.closeAll();
+    }
+
+    /** Thrown to the connection that carried a request after the exit; it closes without a reply. */
+    static final class TargetExited extends RuntimeException {
+        TargetExited() {
+            super("spdk_tgt exited", null, false, false);
+        }
     }
 
     // --- test hooks (not RPCs) -----------------------------------------------------------------

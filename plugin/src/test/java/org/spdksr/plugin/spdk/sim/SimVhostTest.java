@@ -75,6 +75,24 @@ class SimVhostTest {
         assertThat(client.vhostControllers()).extracting(VhostController::name).containsExactly("c0");
     }
 
+    /**
+     * A request that races the exit (blkifd restores its controller the moment the old socket
+     * hangs up) must not make a controller whose qemu-storage-daemon outlives the "process".
+     */
+    @Test
+    void nothingIsCreatedAfterTheTargetExited() throws Exception {
+        Path vhost = Files.createDirectories(dir.resolve("exited-vhost"));
+        SimTarget target = new SimTarget(new com.fasterxml.jackson.databind.ObjectMapper(), vhost);
+        target.shutdown();
+        var params = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("ctrlr", "late")
+                .put("dev_name", "lvs/vol");
+        assertThatThrownBy(() -> target.call("vhost_create_blk_controller", params))
+                .isInstanceOf(SimTarget.TargetExited.class);
+        try (var files = Files.list(vhost)) {
+            assertThat(files).isEmpty();
+        }
+    }
+
     @Test
     void errorsAreClassified() throws Exception {
         client.createVhostBlkController("c0", "lvs/vol", false);

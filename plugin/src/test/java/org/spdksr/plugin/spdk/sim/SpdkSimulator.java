@@ -197,6 +197,9 @@ public final class SpdkSimulator implements AutoCloseable {
         SimError error = null;
         try {
             result = target.call(method.asText(), params);
+        } catch (SimTarget.TargetExited e) {
+            channel.close();
+            return;
         } catch (SimError e) {
             error = e;
         } catch (RuntimeException e) {
@@ -312,13 +315,16 @@ public final class SpdkSimulator implements AutoCloseable {
 
     private void shutdown() throws IOException {
         held.values().forEach(CountDownLatch::countDown);
-        target.shutdown();
+        // The RPC socket goes first: a controller created by a request that arrived while the
+        // controllers were being torn down would outlive the "process" (seen: blkifd's restore
+        // RPC during close made one whose qemu-storage-daemon then served a dead target's lvol).
         if (server != null) {
             server.close();
         }
         for (SocketChannel c : connections) {
             c.close();
         }
+        target.shutdown();
         if (acceptor != null) {
             try {
                 acceptor.join(5000);
