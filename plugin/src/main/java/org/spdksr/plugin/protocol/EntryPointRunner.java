@@ -1,12 +1,9 @@
 package org.spdksr.plugin.protocol;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,10 +21,12 @@ public final class EntryPointRunner {
 
     private final MethodTable methods;
     private final ObjectMapper json;
+    private final RequestReader requests;
 
     public EntryPointRunner(MethodTable methods, ObjectMapper json) {
         this.methods = methods;
         this.json = json;
+        this.requests = new RequestReader(json);
     }
 
     /**
@@ -42,7 +41,8 @@ public final class EntryPointRunner {
         } catch (SmapiException e) {
             LOG.error("{} failed: {}", methodName, e.getMessage(), e.getCause());
             reply = new Reply.Failure(e.toRecord());
-        } catch (Exception | LinkageError | AssertionError e) {
+        } catch (Exception | LinkageError | AssertionError | StackOverflowError e) {
+            // StackOverflowError too: a pathological input must still get an error record (issue 19).
             // The stack trace belongs in the log (stderr, which xapi-storage-script logs on failure),
             // never on stdout.
             LOG.error("{} failed unexpectedly", methodName, e);
@@ -62,22 +62,12 @@ public final class EntryPointRunner {
         MethodSpec spec = method.spec();
         Arguments arguments;
         if (argv.equals(List.of("--json"))) {
-            arguments = ArgumentDecoder.fromJson(spec, readRequest(spec, stdin));
+            arguments = ArgumentDecoder.fromJson(spec, requests.read(spec, stdin));
         } else {
             arguments = ArgumentDecoder.fromPositional(spec, argv);
         }
         LOG.info("{} dbg={}", spec.name(), firstLine(arguments.dbg()));
         return method.handler().handle(arguments);
-    }
-
-    private JsonNode readRequest(MethodSpec spec, InputStream stdin) throws IOException {
-        // Read to EOF: xapi-storage-script sends no trailing newline and then closes stdin (§3.1).
-        byte[] bytes = stdin.readAllBytes();
-        try {
-            return json.readTree(new String(bytes, StandardCharsets.UTF_8));
-        } catch (JsonProcessingException e) {
-            throw ArgumentDecoder.invalid(spec, "stdin is not valid JSON (" + e.getOriginalMessage() + ")");
-        }
     }
 
     private int write(Reply reply, OutputStream stdout) {
