@@ -52,7 +52,15 @@ public final class FileBackend implements Backend {
     public SrSite site(Map<String, String> deviceConfig) {
         Backends.rejectUnknownKeys(this, deviceConfig);
         String text = deviceConfig.get(PATH);
-        Path path = Path.of(text);
+        Path path;
+        try {
+            path = Path.of(text);
+        } catch (java.nio.file.InvalidPathException e) {
+            // A NUL byte, for one: a bad argument, not an internal error (issue 19).
+            throw new SmapiException(StorageError.invalidArguments(Backends.DEVICE_CONFIG),
+                    "device-config:path is not a usable path (" + e.getReason() + "). Give the absolute path of "
+                            + "the SR's directory.");
+        }
         if (!path.isAbsolute()) {
             throw new SmapiException(StorageError.invalidArguments(Backends.DEVICE_CONFIG),
                     "device-config:path must be an absolute path, got '" + text + "'.");

@@ -109,6 +109,10 @@ public final class SpdkBackend implements Backend {
             return Optional.empty();
         }
         Path directory = Path.of(uri.getPath());
+        if (directory.getFileName() == null) {
+            // spdk:/// names no SR directory (issue 19: was a NullPointerException).
+            return Optional.empty();
+        }
         SpdkBackendSettings here = new SpdkBackendSettings(directory.getParent(), settings.clientSettings());
         String srUuid = directory.getFileName().toString();
         try {
@@ -152,7 +156,7 @@ public final class SpdkBackend implements Backend {
             }
             return new SpdkDevice.Nvme(address);
         }
-        Path path = Path.of(aio);
+        Path path = pathOf(AIO_PATH, aio);
         if (!path.isAbsolute()) {
             throw invalid("device-config:" + AIO_PATH + " must be an absolute path, got '" + aio + "'.");
         }
@@ -163,11 +167,21 @@ public final class SpdkBackend implements Backend {
         return new SpdkDevice.Aio(path.normalize());
     }
 
+    /** A device-config path; a NUL byte in it is a bad argument, not an internal error (issue 19). */
+    private static Path pathOf(String key, String text) {
+        try {
+            return Path.of(text);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw invalid("device-config:" + key + " is not a usable path (" + e.getReason() + "). Give an absolute "
+                    + "path.");
+        }
+    }
+
     private static Path socketOf(String text) {
         if (text == null) {
             return SpdkClientSettings.DEFAULT_SOCKET;
         }
-        Path socket = Path.of(text);
+        Path socket = pathOf(SPDK_SOCKET, text);
         if (!socket.isAbsolute()) {
             throw invalid("device-config:" + SPDK_SOCKET + " must be an absolute path, got '" + text + "'.");
         }

@@ -25,10 +25,7 @@ public final class VolumeOperations {
 
     public Volume create(String handle, String name, String description, long size, boolean sharable)
             throws Exception {
-        if (size < 0) {
-            throw new SmapiException(StorageError.invalidArguments("Volume.create"),
-                    "Volume.create: size must not be negative, got " + size + ".");
-        }
+        VolumeSize.checked("Volume.create", "size", "the new volume", size);
         return access.withSr(backends.siteOf(handle), sr -> {
             String key = UUID.randomUUID().toString();
             long rounded = sr.site().volumes().roundUp(size);
@@ -100,10 +97,7 @@ public final class VolumeOperations {
                         "Volume " + key + " is a read-only snapshot and cannot be resized. Clone it and resize "
                                 + "the clone.");
             }
-            if (newSize < 0) {
-                throw new SmapiException(StorageError.invalidArguments("Volume.resize"),
-                        "Volume.resize: new_size must not be negative, got " + newSize + ".");
-            }
+            VolumeSize.checked("Volume.resize", "new_size", "volume " + key, newSize);
             long rounded = sr.site().volumes().roundUp(newSize);
             if (rounded < volume.virtualSize()) {
                 // The code and first parameter XCP-ng's own plugins use for this (smapiv3.md §3.3).
