@@ -114,26 +114,25 @@ public final class SrOperations {
             LOG.info("SR.detach of {}, which is not an spdk-sr SR handle: nothing to do", handle);
             return;
         }
-        if (java.nio.file.Files.exists(site.metadataFile())) {
-            access.withSite(site, (s, metadata, existing) -> {
-                site.release();
-                return null;
-            });
-        } else {
+        access.withExistingSite(site, (s, metadata, existing) -> {
             site.release();
-        }
+            return null;
+        }, () -> {
+            site.release();
+            return null;
+        });
         LOG.info("detached SR {}", handle);
     }
 
     public void destroy(String handle) throws Exception {
         SrSite site = backends.siteOf(handle);
-        if (!java.nio.file.Files.exists(site.metadataFile())) {
-            LOG.info("SR {} is already gone", handle);
-            return;
-        }
-        access.withSite(site, (s, metadata, existing) -> {
+        // Idempotent (§6); a retry after an interrupted destroy also removes the lock file it left.
+        access.withExistingSite(site, (s, metadata, existing) -> {
             site.destroy();
             LOG.info("destroyed SR {} in {}", existing.map(SrRecord::uuid).orElse("(no record)"), site.describe());
+            return null;
+        }, () -> {
+            LOG.info("SR {} is already gone", handle);
             return null;
         });
     }
@@ -168,17 +167,15 @@ public final class SrOperations {
     public List<ProbeResult> probe(Map<String, String> deviceConfig) throws Exception {
         SrSite site = backends.siteFor(deviceConfig, "SR.probe");
         // Probing a device that holds no SR must leave no trace on it, not even a lock file.
-        if (java.nio.file.Files.exists(site.metadataFile())) {
-            Optional<ProbeResult> found = access.withSite(site, (s, metadata, existing) -> {
-                if (existing.isEmpty()) {
-                    return Optional.<ProbeResult>empty();
-                }
-                SrStat stat = statOf(new OpenSr(site, existing.get(), metadata));
-                return Optional.of(new ProbeResult(site.deviceConfig(existing.get().uuid()), true, stat, Map.of()));
-            });
-            if (found.isPresent()) {
-                return List.of(found.get());
+        Optional<ProbeResult> here = access.withExistingSite(site, (s, metadata, existing) -> {
+            if (existing.isEmpty()) {
+                return Optional.<ProbeResult>empty();
             }
+            SrStat stat = statOf(new OpenSr(site, existing.get(), metadata));
+            return Optional.of(new ProbeResult(site.deviceConfig(existing.get().uuid()), true, stat, Map.of()));
+        }, Optional::empty);
+        if (here.isPresent()) {
+            return List.of(here.get());
         }
         // What the device itself records: SRs made elsewhere, or whose host metadata is lost.
         List<ProbeResult> onDevice = new java.util.ArrayList<>();
@@ -187,12 +184,10 @@ public final class SrOperations {
             Map<String, String> withUuid = new java.util.HashMap<>(deviceConfig);
             withUuid.put(SR_UUID, uuid);
             SrSite found = backends.siteFor(withUuid, "SR.probe");
-            Optional<ProbeResult> known = java.nio.file.Files.exists(found.metadataFile())
-                    ? access.withSite(found, (s, metadata, existing) -> existing.isEmpty()
-                            ? Optional.<ProbeResult>empty()
-                            : Optional.of(new ProbeResult(found.deviceConfig(uuid), true,
-                                    statOf(new OpenSr(found, existing.get(), metadata)), Map.of())))
-                    : Optional.empty();
+            Optional<ProbeResult> known = access.withExistingSite(found, (s, metadata, existing) -> existing.isEmpty()
+                    ? Optional.<ProbeResult>empty()
+                    : Optional.of(new ProbeResult(found.deviceConfig(uuid), true,
+                            statOf(new OpenSr(found, existing.get(), metadata)), Map.of())), Optional::empty);
             onDevice.add(known.orElseGet(() -> unrecorded(found, sr)));
         }
         if (!onDevice.isEmpty()) {
