@@ -67,23 +67,21 @@ class HostileStdinTest {
     }
 
     @Test
-    void aRequestOverTheCapIsRefusedWithTheCapInTheMessage() throws Exception {
+    void aRequestOverTheCapIsRefusedWithTheCapInTheMessageOneUnderItIsServed() throws Exception {
         InputStream stdin = new SequenceInputStream(bytes("{\"sr\":\"s\",\"new_name\":\""),
                 repeated((byte) 'a', 300L << 20));
         Outcome o = call(stdin);
         assertInvalid(o, "4 MiB");
         // Read to the end, so a caller writing everything before reading stdout gets the answer.
         assertThat(stdin.read()).isEqualTo(-1);
-    }
 
-    @Test
-    void aRequestJustUnderTheCapIsServed() throws Exception {
+        // The cap is on the whole request: one just under it is served.
         String head = "{\"sr\":\"s\",\"new_name\":\"";
         long name = RequestReader.LIMIT - head.length() - 2;
-        Outcome o = call(new SequenceInputStream(new SequenceInputStream(bytes(head), repeated((byte) 'a', name)),
+        Outcome under = call(new SequenceInputStream(new SequenceInputStream(bytes(head), repeated((byte) 'a', name)),
                 bytes("\"}")));
-        assertThat(o.exit()).isZero();
-        assertThat(o.stdout().longValue()).isEqualTo(name);
+        assertThat(under.exit()).isZero();
+        assertThat(under.stdout().longValue()).isEqualTo(name);
     }
 
     @Test
@@ -104,11 +102,5 @@ class HostileStdinTest {
     @Test
     void aSecondJsonValueAfterTheObjectIsRefused() throws Exception {
         assertInvalid(call(bytes("{\"sr\":\"s\",\"new_name\":\"a\"} {\"new_name\":\"b\"}")), "more than one");
-    }
-
-    @Test
-    void deepNestingIsRefusedNotAStackOverflow() throws Exception {
-        String deep = "[".repeat(100_000) + "]".repeat(100_000);
-        assertInvalid(call(bytes("{\"sr\":\"s\",\"new_name\":" + deep + "}")), "nesting depth");
     }
 }
