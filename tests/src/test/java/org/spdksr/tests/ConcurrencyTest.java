@@ -186,5 +186,22 @@ class ConcurrencyTest {
         resizedTo.forEach((key, size) ->
                 assertThat(scan.volume(key).virtualSize()).as("size of %s", key).isEqualTo(size));
         assertThat(xapi.srStat(sr).healthy()).isTrue();
+        assertThat(sqliteIntegrity(srDir.resolve("spdk-sr.db"))).as("PRAGMA integrity_check of the SR's metadata")
+                .containsExactly("ok");
+        // No writer died mid-transaction: SQLite leaves no rollback journal behind.
+        assertThat(srDir.resolve("spdk-sr.db-journal")).doesNotExist();
+    }
+
+    /** What SQLite says of the database after the parallel calls (issue 19 item 4: "integrity ok"). */
+    private static List<String> sqliteIntegrity(Path db) throws java.sql.SQLException {
+        List<String> rows = new ArrayList<>();
+        try (var connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + db);
+                var statement = connection.createStatement();
+                var result = statement.executeQuery("PRAGMA integrity_check")) {
+            while (result.next()) {
+                rows.add(result.getString(1));
+            }
+        }
+        return rows;
     }
 }
