@@ -48,18 +48,22 @@ class HostileInputTest {
     // ---- numbers --------------------------------------------------------------------------
 
     @Test
-    void sizesBeyondAnyDeviceAreInvalidArgumentsNotInternalErrors() {
+    void sizesBeyondAnyDeviceAreVdiTooLargeNotInternalErrors() {
+        // The same answer the back ends give for a size they cannot hold (FileSrTest, SpdkBackendTest).
         for (Object size : new Object[] {Long.MAX_VALUE, String.valueOf(Long.MAX_VALUE), (1L << 62) + 1}) {
             ErrorRecord e = failure("Volume.create", Xapi.args("Volume.create", "sr", sr, "name", "n",
                     "description", "", "size", size, "sharable", false));
-            assertInvalidArguments(e, "Volume.create");
-            assertThat(e.param(2)).as("message names the argument").contains("size");
+            assertThat(e.code()).as("%s", e).isEqualTo("SR_BACKEND_FAILURE");
+            assertThat(e.param(0)).as("%s", e).isEqualTo("VDI_too_large");
+            assertThat(e.param(1)).isEqualTo(sr);
+            assertThat(e.param(2)).as("message names the argument and what to do").contains("size", "smaller size");
         }
         Volume v = xapi.vdiCreate(sr, "grow me", MIB);
         ErrorRecord e = failure("Volume.resize", Xapi.args("Volume.resize", "sr", sr, "key", v.key(),
                 "new_size", Long.MAX_VALUE));
-        assertInvalidArguments(e, "Volume.resize");
-        assertThat(e.param(2)).contains("new_size").contains(v.key());
+        assertThat(e.param(0)).as("%s", e).isEqualTo("VDI_too_large");
+        assertThat(e.param(1)).isEqualTo(v.key());
+        assertThat(e.param(2)).contains("new_size");
         assertThat(xapi.volumeStat(sr, v.key()).virtualSize()).isEqualTo(MIB);
     }
 

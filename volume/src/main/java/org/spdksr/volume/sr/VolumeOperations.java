@@ -25,7 +25,7 @@ public final class VolumeOperations {
 
     public Volume create(String handle, String name, String description, long size, boolean sharable)
             throws Exception {
-        VolumeSize.checked("Volume.create", "size", "the new volume", size);
+        VolumeSize.checked("Volume.create", "size", handle, size);
         return access.withSr(backends.siteOf(handle), sr -> {
             String key = UUID.randomUUID().toString();
             long rounded = sr.site().volumes().roundUp(size);
@@ -97,7 +97,7 @@ public final class VolumeOperations {
                         "Volume " + key + " is a read-only snapshot and cannot be resized. Clone it and resize "
                                 + "the clone.");
             }
-            VolumeSize.checked("Volume.resize", "new_size", "volume " + key, newSize);
+            VolumeSize.checked("Volume.resize", "new_size", key, newSize);
             long rounded = sr.site().volumes().roundUp(newSize);
             if (rounded < volume.virtualSize()) {
                 // The code and first parameter XCP-ng's own plugins use for this (smapiv3.md §3.3).
