@@ -16,6 +16,8 @@ import org.spdksr.datapath.blkifd.daemon.DomainState;
 import org.spdksr.datapath.blkifd.daemon.RunDirectory;
 import org.spdksr.datapath.device.OverlayBlockDevice;
 import org.spdksr.datapath.spdk.LvolController;
+import org.spdksr.datapath.containment.SrContainment;
+import org.spdksr.plugin.host.AttachedSrs;
 import org.spdksr.plugin.idl.Backend;
 import org.spdksr.plugin.idl.Implementation;
 import org.spdksr.plugin.idl.VolumeUri;
@@ -37,11 +39,13 @@ public final class Attachments {
     private final RunDirectory run;
     private final Map<String, String> env;
     private final BlkifdProcesses processes;
+    private final VolumeResolver resolver;
 
     public Attachments(RunDirectory run, Map<String, String> env) {
         this.run = run;
         this.env = env;
         this.processes = new BlkifdProcesses(run, env);
+        this.resolver = new VolumeResolver(new SrContainment(AttachedSrs.besideRunDirectory(env, run.root())));
     }
 
     public static Attachments fromEnvironment() {
@@ -50,7 +54,7 @@ public final class Attachments {
 
     /** Registers the disk with the domain's blkifd (starting it) and says how to reach it (§7.2). */
     public Backend attach(String uriText, String domain) throws IOException {
-        VolumeUri uri = parse("Datapath.attach", uriText);
+        VolumeUri uri = resolve("Datapath.attach", uriText);
         String id = DiskIds.of(uri);
         FileLocks.with(run.domainLock(domain), () -> {
             DomainState state = DomainState.read(run.stateFile(domain), domain);
@@ -70,7 +74,7 @@ public final class Attachments {
 
     public void activate(String uriText, String domain, boolean readOnly) throws IOException {
         String method = readOnly ? "Datapath.activate_readonly" : "Datapath.activate";
-        VolumeUri uri = parse(method, uriText);
+        VolumeUri uri = resolve(method, uriText);
         String id = DiskIds.of(uri);
         Path overlay = FileLocks.with(run.volumesLock(), () -> {
             VolumeRecord record = VolumeRecord.read(run.volumeRecord(id));
@@ -226,7 +230,7 @@ public final class Attachments {
 
     /** {@code persistent=false}: the next activation writes to a fresh overlay (feature NONPERSISTENT, §8). */
     public void open(String uriText, boolean persistent) throws IOException {
-        VolumeUri uri = parse("Datapath.open", uriText);
+        VolumeUri uri = resolve("Datapath.open", uriText);
         String id = DiskIds.of(uri);
         FileLocks.with(run.volumesLock(), () -> {
             VolumeRecord record = VolumeRecord.read(run.volumeRecord(id));
@@ -256,6 +260,13 @@ public final class Attachments {
         Path overlay = run.overlayFile(env, id);
         Files.deleteIfExists(overlay);
         Files.deleteIfExists(OverlayBlockDevice.mapFileOf(overlay));
+    }
+
+    /** A URI entering the datapath: parsed, then accepted only inside an SR attached here (issue 19). */
+    private VolumeUri resolve(String method, String text) throws IOException {
+        VolumeUri uri = parse(method, text);
+        resolver.check(uri, method);
+        return uri;
     }
 
     private static VolumeUri parse(String method, String text) {

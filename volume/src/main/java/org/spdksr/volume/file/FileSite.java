@@ -9,6 +9,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.spdksr.plugin.host.AttachedSr;
 import org.spdksr.volume.store.SrSite;
 import org.spdksr.volume.store.VolumeStore;
 
@@ -66,6 +67,11 @@ final class FileSite implements SrSite {
     @Override
     public Map<String, String> deviceConfig(String srUuid) {
         return Map.of(FileBackend.PATH, directory.toString(), FileBackend.SR_UUID, srUuid);
+    }
+
+    @Override
+    public AttachedSr attachedAs(String srUuid) {
+        return AttachedSr.file(srUuid, handle(), metadataFile(), directory.resolve(VOLUMES));
     }
 
     @Override

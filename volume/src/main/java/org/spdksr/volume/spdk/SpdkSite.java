@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.spdksr.plugin.host.AttachedSr;
 import org.spdksr.plugin.protocol.SmapiException;
 import org.spdksr.plugin.protocol.StorageError;
 import org.spdksr.plugin.spdk.Lvstore;
@@ -105,6 +106,11 @@ final class SpdkSite implements SrSite {
         clusterSize.ifPresent(size -> config.put(SpdkBackend.CLUSTER_SIZE, Long.toString(size)));
         config.put(SpdkBackend.SR_UUID, uuid);
         return config;
+    }
+
+    @Override
+    public AttachedSr attachedAs(String uuid) {
+        return AttachedSr.spdk(uuid, handle(), metadataFile(), LVS_PREFIX + uuid, calls.socket());
     }
 
     /** SR.create: the base bdev, then the lvstore, unless a retried create made it already. */

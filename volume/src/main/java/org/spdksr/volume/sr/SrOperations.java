@@ -6,6 +6,7 @@ import java.util.Optional;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.spdksr.plugin.host.AttachedSrs;
 import org.spdksr.plugin.idl.Health;
 import org.spdksr.plugin.idl.ProbeResult;
 import org.spdksr.plugin.idl.SrStat;
@@ -26,10 +27,17 @@ public final class SrOperations {
 
     private final Backends backends;
     private final SrAccess access;
+    private final AttachedSrs attached;
 
     public SrOperations(Backends backends, SrAccess access) {
+        this(backends, access, AttachedSrs.fromEnvironment(System.getenv()));
+    }
+
+    /** @param attached where SR.attach records the SRs attached on this host, for the datapath */
+    public SrOperations(Backends backends, SrAccess access, AttachedSrs attached) {
         this.backends = backends;
         this.access = access;
+        this.attached = attached;
     }
 
     /** Returns the device-config xapi stores in every PBD of the SR. */
@@ -78,6 +86,8 @@ public final class SrOperations {
                         + "device is mounted there.");
             }
             site.attach();
+            // Only now may the datapath serve the SR's volumes (issue 19).
+            attached.record(site.attachedAs(sr.record().uuid()));
             return site.handle();
         });
     }
@@ -114,6 +124,7 @@ public final class SrOperations {
             LOG.info("SR.detach of {}, which is not an spdk-sr SR handle: nothing to do", handle);
             return;
         }
+        attached.forget(handle); // first: the datapath attaches nothing more of an SR going away
         access.withExistingSite(site, (s, metadata, existing) -> {
             site.release();
             return null;
@@ -126,6 +137,7 @@ public final class SrOperations {
 
     public void destroy(String handle) throws Exception {
         SrSite site = backends.siteOf(handle);
+        attached.forget(handle); // first: the datapath attaches nothing more of an SR going away
         // Idempotent (§6); a retry after an interrupted destroy also removes the lock file it left.
         access.withExistingSite(site, (s, metadata, existing) -> {
             site.destroy();

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.spdksr.plugin.host.AttachedSr;
 
 /** Where one SR lives: its handle, the files of its metadata and lock, and its volume store. */
 public interface SrSite {
@@ -49,4 +50,10 @@ public interface SrSite {
     default List<FoundSr> srsOnDevice() throws IOException {
         return List.of();
     }
+
+    /**
+     * What the datapath may serve of this SR once it is attached here: where its volumes are and
+     * where its metadata is (AttachedSrs; issue 19: the datapath touches nothing outside its SRs).
+     */
+    AttachedSr attachedAs(String srUuid);
 }

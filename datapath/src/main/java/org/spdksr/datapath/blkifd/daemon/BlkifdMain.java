@@ -103,7 +103,7 @@ public final class BlkifdMain {
         }
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch done = new CountDownLatch(1);
-        Blkifd blkifd = new Blkifd(domain, run, VolumeDevices.fromEnvironment(System.getenv()), xen == null ? null : xen.xenstore(), rings, domid, stop::countDown);
+        Blkifd blkifd = new Blkifd(domain, run, VolumeDevices.fromEnvironment(System.getenv(), run.root()), xen == null ? null : xen.xenstore(), rings, domid, stop::countDown);
         blkifd.reconcile();
         ControlServer control = ControlServer.start(run.controlSocket(domain), blkifd, ControlClient.mapper(), label);
         // SIGTERM: stop serving cleanly (flush every disk) before the JVM halts.
