@@ -16,7 +16,9 @@ import java.util.concurrent.TimeUnit;
  * object on stdin; exit status 0 and the result on stdout, or an error record on stdout.
  */
 final class EntryPoints {
-    private static final String PLUGIN = "org.xen.xapi.storage.spdk";
+    /** The volume plugin is the SR type's; the datapath plugin is named after its URI scheme. */
+    private static final String VOLUME_PLUGIN = "org.xen.xapi.storage.spdk";
+    private static final String DATAPATH_PLUGIN = "spdk-sr";
     private static final long TIMEOUT_SECONDS = 120;
 
     private final Path root;
@@ -45,7 +47,8 @@ final class EntryPoints {
         for (int i = 0; i < namesAndValues.length; i += 2) {
             args.set((String) namesAndValues[i], json.valueToTree(namesAndValues[i + 1]));
         }
-        Path script = root.resolve("usr/libexec/xapi-storage-script").resolve(kind).resolve(PLUGIN).resolve(method);
+        Path script = root.resolve("usr/libexec/xapi-storage-script").resolve(kind)
+                .resolve(kind.equals("volume") ? VOLUME_PLUGIN : DATAPATH_PLUGIN).resolve(method);
         long t0 = System.nanoTime();
         Process p = new ProcessBuilder(script.toString(), "--json").start();
         CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p, true));

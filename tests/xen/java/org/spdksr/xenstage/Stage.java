@@ -58,17 +58,28 @@ public final class Stage {
                 log("guest '" + guestName + "' is domain " + domid);
                 SimXenopsd xenopsd = new SimXenopsd(xen.xenstore());
                 GuestChannel guest = new GuestChannel(xen.xenstore(), domid);
-                try (BlkifBackendService service = new BlkifBackendService(xen, features)) {
-                    // Round 1: blkfront's defaults (one ring page, 32 indirect segments).
-                    boolean indirect = features.maxIndirectSegments() > 0;
-                    new Round(1, domid, xen.xenstore(), service, xenopsd, guest, image, 0, indirect,
-                            Duration.ofMinutes(4)).run();
-                    // Round 2: max_ring_page_order=4 max_queues=2 max_indirect_segments=256.
-                    new Round(2, domid, xen.xenstore(), service, xenopsd, guest, image, 4, indirect,
-                            Duration.ofMinutes(1)).run();
+                // xenstage.rounds: unset runs rounds 1 and 2; "all" adds the product round; "product"
+                // runs it alone. The product round is opt-in while its entry-point JVMs are too slow
+                // under TCG for the stage's time limit (tests/xen/README.md, Status).
+                String rounds = System.getProperty("xenstage.rounds", "");
+                if (rounds.equals("product")) {
+                    log("rounds 1 and 2 skipped (xenstage.rounds=product)");
+                } else {
+                    try (BlkifBackendService service = new BlkifBackendService(xen, features)) {
+                        // Round 1: blkfront's defaults (one ring page, 32 indirect segments).
+                        boolean indirect = features.maxIndirectSegments() > 0;
+                        new Round(1, domid, xen.xenstore(), service, xenopsd, guest, image, 0, indirect,
+                                Duration.ofMinutes(4)).run();
+                        // Round 2: max_ring_page_order=4 max_queues=2 max_indirect_segments=256.
+                        new Round(2, domid, xen.xenstore(), service, xenopsd, guest, image, 4, indirect,
+                                Duration.ofMinutes(1)).run();
+                    }
                 }
                 // The product round: the installed RPM's entry points and blkifd, no backend in here.
-                new ProductRound(domid, xen.xenstore(), xenopsd, guest, new EntryPoints(Path.of("/")), FIGURES).run();
+                if (rounds.equals("all") || rounds.equals("product")) {
+                    new ProductRound(domid, xen.xenstore(), xenopsd, guest, new EntryPoints(Path.of("/")), FIGURES)
+                            .run();
+                }
                 guest.await("done", Duration.ofSeconds(60));
                 guest.ok("done", "");
             }
