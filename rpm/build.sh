@@ -87,7 +87,9 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$scratch/tmp"
 # java.io.tmpdir in the scratch directory shows whether a library still unpacks itself per call.
-SPDK_SR_STATE_DIR="$scratch/state" SPDK_SR_JAVA_OPTS="-XX:AOTCacheOutput=$private/spdk-sr.aot -Djava.io.tmpdir=$scratch/tmp" \
+# No machine code in the cache (launcher.sh, spdk_sr_aot_data_only): it would be this machine's CPU's.
+SPDK_SR_STATE_DIR="$scratch/state" SPDK_SR_JAVA_OPTS="-XX:AOTCacheOutput=$private/spdk-sr.aot -Djava.io.tmpdir=$scratch/tmp \
+-XX:+UnlockDiagnosticVMOptions -XX:-AOTAdapterCaching -XX:-AOTStubCaching" \
     "$tree/usr/libexec/spdk-sr/spdk-sr-smapi" --aot-training "$scratch" >"$out/aot-training.log" 2>&1 \
     || die "the training run failed; its output is in $out/aot-training.log"
 [ -s "$private/spdk-sr.aot" ] || die "no AOT cache was written; see $out/aot-training.log"

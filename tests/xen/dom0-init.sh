@@ -1,5 +1,5 @@
 #!/bin/sh
-# /init of dom0 (busybox + Xen tools + a jlink'd Java runtime). Starts xenstored and the Xen
+# /init of dom0 (busybox + Xen tools + the spdk-sr RPM's files). Starts xenstored and the Xen
 # daemons, creates the PV guest WITHOUT a disk (the disk is plugged later by the Java stage, which
 # plays xenopsd and serves it with blkifd), runs the stage, prints its verdict and powers off.
 # Verdict lines start with "STAGE RESULT:" so the host script can pick them out of the serial log.
@@ -24,6 +24,11 @@ diagnose() {
     grep -a "qdisk/1/51712\|vbd/51712" /var/log/xen/xenstored-trace.log | tail -150 | prefix "[xst] "
     # The kernel's messages since /init started (the boot log is noise here).
     T "dmesg since /init:"; dmesg | awk 'seen; /Run \/init/ { seen = 1 }' | tail -100 | prefix "[dmesg] "
+    # The product round's blkifd processes (one per domain) log to files of their own.
+    for f in /run/spdk-sr/blkifd/*/blkifd.log; do
+        [ -f "$f" ] || continue
+        T "$f (last 60 lines):"; tail -60 "$f" | prefix "[blkifd $(basename "$(dirname "$f")")] "
+    done
 }
 
 T "init started"
@@ -46,14 +51,29 @@ T "xenstored started"
 
 # The Java stage starts now, while xen-init-dom0 (13-18 s under TCG) runs, so JVM start-up and
 # writing the image's pattern overlap with it. It finds the guest's domid by name once xl made it.
-JAVA="/opt/jrt/bin/java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -Xss512k --enable-native-access=ALL-UNNAMED"
-CP=$(echo /opt/spdk-sr/lib/*.jar | tr ' ' ':')
+# The RPM's runtime runs the stage too, on the RPM's jars (JNA's native library as the RPM
+# extracted it, so nothing unpacks into /tmp).
+JAVA="/usr/lib/spdk-sr/runtime/bin/java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx192m -Xss512k"
+JAVA="$JAVA --enable-native-access=ALL-UNNAMED -Djna.boot.library.path=/usr/lib/spdk-sr/native -Djna.nounpack=true"
+CP=/opt/spdk-sr/lib/spdk-sr-xen-stage.jar
+for j in spdk-sr-datapath jna slf4j-api slf4j-simple jackson-databind jackson-core jackson-annotations; do
+    CP="$CP:$(ls /usr/share/spdk-sr/lib/$j-[0-9]*.jar)"
+done
 # xenstage.indirect=N on the kernel command line (XEN_STAGE_INDIRECT on the host) sets the
 # indirect segments blkifd offers; 0 withdraws the offer.
 # xenstage.xenstore=xenbus (XEN_STAGE_XENSTORE on the host) hides the socket from blkifd, so that
 # it talks to xenstored through /dev/xen/xenbus, its fallback when there is no socket.
+# xenstage.deadline=S: the uptime at which a stage still running is reported hung (the host
+# passes its QEMU timeout minus 80 s, so the report makes it out before QEMU is killed).
+DEADLINE=400
 for w in $(cat /proc/cmdline); do
     case $w in
+        xenstage.deadline=*) DEADLINE=${w#*=} ;;
+        # xenstage.rounds=all|product (XEN_STAGE_ROUNDS on the host): add the product round, or run
+        # it alone, in both the stage and the guest (its kernel command line says so too).
+        xenstage.rounds=*)
+            JAVA="$JAVA -Dxenstage.rounds=${w#*=}"
+            sed -i "s/^extra = \"\\(.*\\)\"\$/extra = \"\\1 $w\"/" /guest/domu.cfg ;;
         xenstage.indirect=*) JAVA="$JAVA -Dxenstage.indirectSegments=${w#*=}" ;;
         xenstage.xenstore=xenbus) JAVA="env XENSTORED_PATH=/run/xenstored/no-such-socket $JAVA" ;;
     esac
@@ -76,12 +96,12 @@ T "guest created as domain $(xl domid domu)"
   tail -f /var/log/xen/console/guest-domu.log | prefix "[domU] " ) &
 
 # The stage ends with "exit status N"; it has its own time limits per step, and this one is for a
-# stage stuck in the kernel: at 400 s of uptime (the host kills QEMU at 480 s by default) the JVM's
+# stage stuck in the kernel: at $DEADLINE s of uptime (the host kills QEMU 80 s later) the JVM's
 # thread dump (SIGQUIT) and the blocked tasks show where.
 while ! grep -q "^\[java\] exit status" /var/log/java.log 2>/dev/null; do
     sleep 1
-    if [ "$(cut -d. -f1 /proc/uptime)" -ge 400 ]; then
-        T "the stage is still running at 400 s of uptime: thread dump and blocked tasks"
+    if [ "$(cut -d. -f1 /proc/uptime)" -ge "$DEADLINE" ]; then
+        T "the stage is still running at $DEADLINE s of uptime: thread dump and blocked tasks"
         kill -QUIT $(pidof java) 2>/dev/null; sleep 3; diagnose
         finish "STAGE RESULT: FAILED: the stage hung"
     fi
@@ -89,6 +109,9 @@ done
 sleep 2  # let the guest console catch up
 # blkifd's own log line names the ring order and queue count it connected with.
 grep "connected:" /var/log/java.log | sed 's/^/[dom0] blkifd saw: /'
+if grep -q "STAGE PASSED" /var/log/java.log && grep -q "rounds 1 and 2 skipped" /var/log/java.log; then
+    finish "STAGE RESULT: PASSED (the product round only)"
+fi
 if grep -q "STAGE PASSED" /var/log/java.log; then
     grep -q "connected: 2 queue(s), ring order 0" /var/log/java.log \
         || finish "STAGE RESULT: FAILED: blkifd did not log a 2-queue, order-0 connection in round 1"

@@ -108,9 +108,67 @@ round() {
     rmmod xen_blkfront || die "rmmod xen_blkfront"
 }
 
+# The product round: the disk comes from the RPM's entry points and the blkifd Datapath.attach
+# starts (ProductRound on dom0's side). dom0 kills blkifd during the writes below; they must all
+# complete, with no I/O error in this kernel's log, and read back exactly. Then three restarts of
+# the disk (unplug, deactivate/detach, attach/activate, plug), each reading everything back.
+io_errors() { dmesg | grep -ciE "I/O error|blk_update_request|blkfront.*(error|fail)|Buffer I/O"; }
+product() {
+    insmod /lib/modules/xen-blkfront.ko || die "product: insmod xen-blkfront"
+    step "p:plug"
+    wait_until 90 '[ -b /dev/xvda ] && [ "$(cat /sys/block/xvda/size 2>/dev/null)" != 0 ]' \
+        || die "product: /dev/xvda did not appear ($(states))"
+    say "product: /dev/xvda is up, $(cat /sys/block/xvda/size) sectors"
+    step "p:ready"
+    dd if=/dev/urandom of=/tmp/p.bin bs=1M count=48 2>/dev/null
+    want=$(md5 < /tmp/p.bin)
+    errors_before=$(io_errors)
+    step "p:writing"
+    # 96 chunks of 512 KiB, O_DIRECT, one every 0.1 s: the kill lands in the middle.
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    i=0
+    while [ $i -lt 96 ]; do
+        dd if=/tmp/p.bin of=/dev/xvda bs=512k skip=$i seek=$i count=1 iflag=fullblock oflag=direct conv=notrunc \
+            2>/dev/null || die "product: write of chunk $i failed"
+        i=$((i + 1)); sleep 0.1
+    done
+    sync /dev/xvda || die "product: fsync of /dev/xvda failed"
+    say "product: 96 chunks written from ${t0}s to $(cut -d' ' -f1 /proc/uptime)s, fsync done"
+    got=$(read_md5 0 48)
+    [ "$got" = "$want" ] || die "product: the disk reads back other data than was written ($got, wrote $want)"
+    [ "$(io_errors)" = "$errors_before" ] || die "product: the kernel logged I/O errors: $(dmesg | grep -iE 'I/O error|blkfront' | tail -5)"
+    say "product: every block reads back as written (md5 $got), no I/O error in the kernel log"
+    step "p:verified" "$got"
+    n=1
+    while [ $n -le 3 ]; do
+        step "p$n:reboot"
+        wait_until 60 '[ ! -e /sys/block/xvda ]' || die "product: xvda stays after the unplug of restart $n"
+        step "p$n:down"
+        wait_until 90 '[ -b /dev/xvda ] && [ "$(cat /sys/block/xvda/size 2>/dev/null)" != 0 ]' \
+            || die "product: /dev/xvda did not come back for restart $n ($(states))"
+        [ "$(read_md5 0 48)" = "$got" ] || die "product: restart $n: the disk lost data"
+        # Each life writes one more MiB, so the next one and dom0's NBD read check fresh data.
+        dd if=/dev/urandom of=/dev/xvda bs=1M seek=$((40 + n)) count=1 oflag=direct conv=fsync,notrunc 2>/dev/null \
+            || die "product: restart $n: write failed"
+        got=$(read_md5 0 48)
+        [ "$(io_errors)" = "$errors_before" ] || die "product: restart $n: the kernel logged I/O errors"
+        say "product: restart $n: data intact, 1 MiB more written (md5 $got)"
+        step "p$n:up" "$got"
+        n=$((n + 1))
+    done
+    step "p:unplug"
+    wait_until 60 '[ ! -e /sys/block/xvda ]' || die "product: xvda stays after the last unplug"
+    rmmod xen_blkfront || die "rmmod xen_blkfront"
+}
+
 say "init up, $(grep -c ^processor /proc/cpuinfo) vCPUs, kernel $(uname -r)"
-round 1
-round 2 max_ring_page_order=4 max_queues=2 max_indirect_segments=256
+if ! grep -q "xenstage.rounds=product" /proc/cmdline; then
+    round 1
+    round 2 max_ring_page_order=4 max_queues=2 max_indirect_segments=256
+fi
+if grep -qE "xenstage.rounds=(all|product)" /proc/cmdline; then
+    product
+fi
 say "all rounds passed"
 step done
 poweroff -f

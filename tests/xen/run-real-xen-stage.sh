@@ -1,9 +1,11 @@
 #!/bin/bash
 # The real-Xen stage (tests/xen/README.md): boots Xen 4.17 under QEMU (software emulation, no KVM
 # needed) with a dom0 that runs blkifd's backend on the Linux Xen access layer (gntdev, evtchn,
-# the xenstored socket) and a PV guest whose stock xen-blkfront uses it. The guest's checks and
-# dom0's checks are in guest-init.sh and java/org/spdksr/xenstage; this script only builds the
-# images, boots them, and turns the serial log into a verdict.
+# the xenstored socket) and a PV guest whose stock xen-blkfront uses it: first inside the stage's
+# own Java main, then as the product, from the RPM installed in dom0 (its entry points, the blkifd
+# Datapath.attach starts). The guest's checks and dom0's checks are in guest-init.sh and
+# java/org/spdksr/xenstage; this script only builds the images, boots them, and turns the serial
+# log into a verdict.
 #
 # usage: tests/xen/run-real-xen-stage.sh            (exit 0 = passed)
 # env:   XEN_STAGE_DIR  work directory (default /tmp/spdksr-xen-stage); the log is serial.log there
@@ -13,8 +15,13 @@
 #        XEN_STAGE_INDIRECT  indirect segments blkifd offers (default: blkifd's own, 256); 0 turns
 #                       indirect requests off, to run the other checks while they are broken
 #        XEN_STAGE_XENSTORE=xenbus  blkifd reaches xenstored through /dev/xen/xenbus, not the socket
+#        XEN_STAGE_ROUNDS=all  adds the product round (the RPM's entry points and blkifd); =product
+#                       runs it alone. Not in CI yet: too slow under TCG (tests/xen/README.md)
+#        XEN_STAGE_RPM  the spdk-sr RPM installed in dom0 (default: the newest in target/rpm, which
+#                       rpm/ci.sh leaves; built with rpm/build.sh when there is none)
 # needs (apt): qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 xenstore-utils
-#              linux-image-amd64 busybox-static cpio, plus maven and a JDK to build the jars
+#              linux-image-amd64 busybox-static cpio python3 libnbd-bin rpm, plus maven and a
+#              Temurin JDK to build the jars and the RPM
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -40,6 +47,12 @@ need /usr/bin/xenstore xenstore-utils
 need /bin/busybox busybox-static
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing: apt-get install qemu-system-x86"
 command -v cpio >/dev/null || die "cpio is missing: apt-get install cpio"
+command -v rpm2cpio >/dev/null || die "rpm2cpio is missing: apt-get install rpm"
+need /usr/bin/nbdcopy libnbd-bin
+PY=$(readlink -f /usr/bin/python3 2>/dev/null || true)
+[ -x "$PY" ] || die "/usr/bin/python3 is missing: apt-get install python3"
+PYLIB=/usr/lib/$(basename "$PY")
+[ -f "$PYLIB/os.py" ] && [ -d "$PYLIB/encodings" ] || die "$PYLIB has no os.py or encodings/: apt-get install python3"
 if [ -z "${JLINK_JDK:-}" ]; then
     if [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/jlink ]; then JLINK_JDK=/usr/lib/jvm/temurin-25-jdk-amd64
     else JLINK_JDK=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")"); fi
@@ -59,6 +72,10 @@ fi
 JARS=("$LIB"/spdk-sr-datapath-*.jar "$LIB"/jna-*.jar "$LIB"/slf4j-api-*.jar "$LIB"/slf4j-simple-*.jar)
 for j in "${JARS[@]}"; do [ -f "$j" ] || die "missing jar $j"; done
 
+# The product round reads the attach results and `spdk-sr status --json` with Jackson.
+JARS+=("$LIB"/jackson-databind-*.jar "$LIB"/jackson-core-*.jar "$LIB"/jackson-annotations-*.jar)
+for j in "${JARS[@]}"; do [ -f "$j" ] || die "missing jar $j"; done
+
 # ---- the stage's own Java main, compiled against those jars ----
 say "compiling the stage's Java main"
 mkdir -p "$W/classes"
@@ -66,18 +83,20 @@ javac --release 17 -Xlint:all -Werror -d "$W/classes" -cp "$(IFS=:; echo "${JARS
     $(find "$HERE/java" -name '*.java')
 (cd "$W/classes" && "$JLINK_JDK/bin/jar" --create --file "$W/spdk-sr-xen-stage.jar" .)
 
-# ---- a jlink runtime: java.base + java.logging (JNA logs through java.util.logging; its
-# java.desktop use is for AWT windows only). --generate-cds-archive gives the JDK classes a CDS
-# archive (used by default); with it and C1 only, the JVM prints its first line about 5 s after
-# exec under TCG (not compared without it). Rebuilt only when the JDK changes.
-JRT=$W/jrt
-if [ ! -f "$JRT/release" ] || [ "$JRT/release" -ot "$JLINK_JDK/release" ]; then
-    say "jlink: java.base,java.logging from $JLINK_JDK"
-    rm -rf "$JRT"
-    "$JLINK_JDK/bin/jlink" --add-modules java.base,java.logging --strip-debug --no-man-pages \
-        --no-header-files --generate-cds-archive --output "$JRT"
-    rm -f "$JRT/lib/server/classes_nocoops.jsa"  # only for heaps above 32 GiB
+# ---- the RPM dom0 installs: its runtime (java.base, java.logging, java.sql, with CDS and the AOT
+# cache of the entry points) also runs the stage's Java main ----
+RPM=${XEN_STAGE_RPM:-$(ls -t "$REPO"/target/rpm/RPMS/x86_64/spdk-sr-*.x86_64.rpm 2>/dev/null | head -1 || true)}
+if [ -z "$RPM" ]; then
+    say "no RPM in target/rpm: building one (rpm/build.sh)"
+    SPDK_SR_JDK=$JLINK_JDK "$REPO/rpm/build.sh" >"$W/rpm-build.log" 2>&1 || die "rpm/build.sh failed; see $W/rpm-build.log"
+    RPM=$(ls -t "$REPO"/target/rpm/RPMS/x86_64/spdk-sr-*.x86_64.rpm | head -1)
 fi
+[ -f "$RPM" ] || die "no RPM at $RPM"
+# An RPM older than the jars would test other code than this checkout's.
+for j in "$LIB"/spdk-sr-*.jar; do
+    [ "$j" -nt "$RPM" ] && say "warning: $(basename "$j") is newer than $(basename "$RPM"); rerun rpm/build.sh to test this checkout's code"
+done
+say "dom0 installs $(basename "$RPM")"
 
 # ---- helpers for the two initramfs trees ----
 copy_bin() { # copy executables or libraries, with the shared libraries they need, into root $1
@@ -126,6 +145,18 @@ for m in xen/xen-privcmd.ko xen/xenfs/xenfs.ko xen/xen-evtchn.ko xen/xen-gntdev.
     module "$D" "$m"
 done
 mkdir -p "$D/etc/xen" "$D/var/lib/xen" "$D/var/lib/xenstored" "$D/var/log/xen" "$D/guest" "$D/opt/spdk-sr/lib"
+# The RPM's files as `rpm -i` lays them out (its scriptlets only manage systemd units, which this
+# dom0 has none of: blkifd is started directly, as on a host without systemd).
+rpm2cpio "$RPM" | (cd "$D" && cpio -idm --quiet) || die "cannot unpack $RPM"
+# The entry points are Python (smapiv3.md section 3.7). Python 3.11 has os and site frozen in;
+# it needs only its encodings and the os.py and lib-dynload landmarks to start without warnings.
+copy_bin "$D" "$PY"
+ln -sf "$(basename "$PY")" "$D/usr/bin/python3"
+mkdir -p "$D$PYLIB/lib-dynload"
+cp "$PYLIB/os.py" "$D$PYLIB/"
+cp -r "$PYLIB/encodings" "$D$PYLIB/"
+find "$D$PYLIB" -name __pycache__ -prune -exec rm -rf {} +
+copy_bin "$D" /usr/bin/nbdcopy  # dom0's read of the disk over the NBD export
 printf 'autoballoon="off"\n' > "$D/etc/xen/xl.conf"
 cp "/boot/vmlinuz-$K" "$D/guest/vmlinuz"
 cp "$W/domu.cpio.gz" "$D/guest/domu.cpio.gz"
@@ -143,14 +174,16 @@ memory = 1536
 vcpus = 2
 on_crash = "preserve"
 EOF
-cp -a "$JRT" "$D/opt/jrt"
+JRT=$D/usr/lib/spdk-sr/runtime
+[ -x "$JRT/bin/java" ] || die "$RPM has no runtime in usr/lib/spdk-sr/runtime"
 # The runtime's system libraries (its own, like libjli.so, come with it).
 for so in "$JRT"/bin/java "$JRT"/lib/*.so "$JRT"/lib/server/libjvm.so; do
     for l in $(ldd "$so" 2>/dev/null | awk '/=>/ && $3 ~ /^\/(usr\/)?lib/ {print $3}'); do
         [ -e "$D$l" ] || { mkdir -p "$D$(dirname "$l")"; cp -L "$l" "$D$l"; }
     done
 done
-cp "${JARS[@]}" "$W/spdk-sr-xen-stage.jar" "$D/opt/spdk-sr/lib/"
+# The stage's main runs on the RPM's own jars (dom0-init.sh puts them on its class path).
+cp "$W/spdk-sr-xen-stage.jar" "$D/opt/spdk-sr/lib/"
 install -m 0755 "$HERE/dom0-init.sh" "$D/init"
 pack "$D" "$W/dom0.cpio.gz"
 zcat /boot/xen-4.17-amd64.gz > "$W/xen"  # qemu -kernel loads the multiboot1 ELF, not the gzip
@@ -158,25 +191,27 @@ cp "/boot/vmlinuz-$K" "$W/vmlinuz"
 say "images ready: dom0 initramfs $(du -h "$W/dom0.cpio.gz" | cut -f1), guest initramfs $(du -h "$W/domu.cpio.gz" | cut -f1)"
 
 # ---- boot ----
-# smap=0 smep=0: without them dom0 faults at its first bounce frame under TCG. dom0 gets 1 GiB.
-XEN_ARGS="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all smap=0 smep=0"
+# smap=0 smep=0: without them dom0 faults at its first bounce frame under TCG. dom0 gets 1.5 GiB:
+# its initramfs holds the RPM (about 140 MB unpacked), and the product round runs the stage's JVM,
+# two blkifd (the guest's, and dom0's NBD attachment) and the entry points' JVMs side by side.
+XEN_ARGS="console=com1 com1=115200,8n1 dom0_mem=1536M,max:1536M loglvl=all guest_loglvl=all smap=0 smep=0"
 LOG=$W/serial.log
 : > "$LOG"
 say "booting Xen under QEMU (TCG, -cpu $CPU, 2 vCPUs); log: $LOG"
 BOOT=$(date +%s)
 set +e
-# 3 GiB: dom0 1 GiB, the guest 1.5 GiB, Xen the rest.
-timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu "$CPU" -m 3072 -smp 2 \
+# 3.5 GiB: dom0 1.5 GiB, the guest 1.5 GiB, Xen the rest.
+timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu "$CPU" -m 3584 -smp 2 \
     -display none -monitor none -serial "file:$LOG" -no-reboot -net none \
     -kernel "$W/xen" -append "$XEN_ARGS" \
-    -initrd "$W/vmlinuz console=hvc0 earlyprintk=xen loglevel=5${XEN_STAGE_INDIRECT:+ xenstage.indirect=$XEN_STAGE_INDIRECT}${XEN_STAGE_XENSTORE:+ xenstage.xenstore=$XEN_STAGE_XENSTORE},$W/dom0.cpio.gz"
+    -initrd "$W/vmlinuz console=hvc0 earlyprintk=xen loglevel=5 xenstage.deadline=$((TIMEOUT - 80))${XEN_STAGE_INDIRECT:+ xenstage.indirect=$XEN_STAGE_INDIRECT}${XEN_STAGE_XENSTORE:+ xenstage.xenstore=$XEN_STAGE_XENSTORE}${XEN_STAGE_ROUNDS:+ xenstage.rounds=$XEN_STAGE_ROUNDS},$W/dom0.cpio.gz"
 QEMU_RC=$?
 set -e
 say "QEMU exited ($QEMU_RC) after $(( $(date +%s) - BOOT ))s"
 
 # ---- verdict ----
 # The milestones with dom0's own clock, so a slow step shows where the time went.
-grep -aE '\[dom0 |\[stage |guest: \[' "$LOG" | grep -aE 'init started|xenstored started|xen-init-dom0 done|guest created|java up|Xen access open|plugged|round [12]: /dev/xvda is up|clean unplug done|STAGE|all rounds' \
+grep -aE '\[dom0 |\[stage |guest: \[' "$LOG" | grep -aE 'init started|xenstored started|xen-init-dom0 done|guest created|java up|Xen access open|plugged|round [12]: /dev/xvda is up|clean unplug done|product: (killed|blkifd pid|restart|the guest verified|dom0 read|after the last detach)|STAGE|all rounds' \
     | sed 's/^/  /' || true
 if grep -aq "STAGE RESULT: PASSED" "$LOG"; then
     say "PASSED (total $(( $(date +%s) - START ))s)"
@@ -185,7 +220,7 @@ fi
 # What the stage, the guest and dom0 said, without Java stack frames and the kernel's boot log: the
 # failing step, the check, and the guest kernel's complaint (e.g. blkfront's) are all in there.
 echo "---- the run, as dom0, the Java stage and the guest tell it (last 80 lines) ----" >&2
-grep -aE '^\[(dom0|java|domU|dmesg)\]' "$LOG" | grep -avE '^\[java\] +at |^\[java\] thread ' \
+grep -aE '^\[(dom0|java|domU|dmesg|blkifd [^]]*)\]' "$LOG" | grep -avE '^\[java\] +at |^\[java\] thread ' \
     | tail -80 >&2 || true
 echo "---- failed checks and errors ----" >&2
 grep -aE 'STAGE FAILED|CHECK FAILED|FAIL:|ERROR|WARN|Exception|wrong operation|disabled for further use|empty .* op failed|panic|Oops|BUG|segfault|general protection' "$LOG" \

@@ -69,6 +69,13 @@ spdk_sr_class_path() {
 #    jars at build time, so that no process unpacks a .so into /tmp (and the glibc check covers
 #    what is loaded). The cache also serves blkifd, which keeps its JIT: JDK 25 takes a cache
 #    trained with C1 only, and RpmInstallTest starts blkifd with -XX:AOTMode=on to prove it.
+# Only the cache's class data, never its machine code: JDK 25 also stores adapters and stubs
+# compiled for the build machine's CPU and loads them on any CPU (seen: "Loaded 483 AOT code
+# entries" with -XX:UseAVX=0), so a host without the builder's AVX level dies of SIGILL in every
+# call (found by the real-Xen stage, whose CPU has no AVX). Class data is what saves the time
+# (~385 vs ~397 ms a call here). rpm/build.sh trains with the same flags.
+spdk_sr_aot_data_only="-XX:+UnlockDiagnosticVMOptions -XX:-AOTAdapterCaching -XX:-AOTStubCaching"
+
 spdk_sr_runtime_flags() {
     spdk_sr_flags="-Xlog:disable -Xlog:all=warning:stderr -Dorg.slf4j.simpleLogger.logFile=System.err"
     # The format holds no space or glob character, so it survives the unquoted expansion.
@@ -76,7 +83,7 @@ spdk_sr_runtime_flags() {
     spdk_sr_flags="$spdk_sr_flags -Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSZ"
     [ -n "$spdk_sr_bundled" ] || return 0
     if [ -f "$spdk_sr_aot" ] && [ -z "$spdk_sr_stale" ]; then
-        spdk_sr_flags="$spdk_sr_flags -XX:AOTCache=$spdk_sr_aot"
+        spdk_sr_flags="$spdk_sr_flags -XX:AOTCache=$spdk_sr_aot $spdk_sr_aot_data_only"
     elif [ -f "$spdk_sr_aot" ]; then
         echo "spdk-sr: $spdk_sr_lib/$spdk_sr_stale is newer than the AOT cache $spdk_sr_aot, so the cache is not" \
             "used and every start is slower. Reinstall the spdk-sr RPM instead of replacing jars." >&2

@@ -26,6 +26,8 @@ import org.spdksr.datapath.xen.xenstore.Xenstore;
  */
 public final class Stage {
     private static final List<String> FAILURES = new CopyOnWriteArrayList<>();
+    /** Timings for the stage's summary ("attach -> Connected", "kill -9 -> serving again"). */
+    private static final List<String> FIGURES = new CopyOnWriteArrayList<>();
 
     private Stage() {
     }
@@ -48,8 +50,7 @@ public final class Stage {
         try {
             image.create(64 * DiskImage.MIB, Round.PATTERN_BYTES);
             BackendFeatures features = features();
-            try (XenAccess xen = XenAccessFactory.open(XenAccessConfig.linux());
-                    BlkifBackendService service = new BlkifBackendService(xen, features)) {
+            try (XenAccess xen = XenAccessFactory.open(XenAccessConfig.linux())) {
                 String socket = System.getenv().getOrDefault("XENSTORED_PATH", "/run/xenstored/socket");
                 log("Xen access open (gntdev, evtchn, xenstore via "
                         + (Files.exists(Path.of(socket)) ? socket : "/dev/xen/xenbus") + "); backend offers " + features);
@@ -57,16 +58,32 @@ public final class Stage {
                 log("guest '" + guestName + "' is domain " + domid);
                 SimXenopsd xenopsd = new SimXenopsd(xen.xenstore());
                 GuestChannel guest = new GuestChannel(xen.xenstore(), domid);
-                // Round 1: blkfront's defaults (one ring page, 32 indirect segments).
-                boolean indirect = features.maxIndirectSegments() > 0;
-                new Round(1, domid, xen.xenstore(), service, xenopsd, guest, image, 0, indirect, Duration.ofMinutes(4))
-                        .run();
-                // Round 2: max_ring_page_order=4 max_queues=2 max_indirect_segments=256.
-                new Round(2, domid, xen.xenstore(), service, xenopsd, guest, image, 4, indirect, Duration.ofMinutes(1))
-                        .run();
+                // xenstage.rounds: unset runs rounds 1 and 2; "all" adds the product round; "product"
+                // runs it alone. The product round is opt-in while its entry-point JVMs are too slow
+                // under TCG for the stage's time limit (tests/xen/README.md, Status).
+                String rounds = System.getProperty("xenstage.rounds", "");
+                if (rounds.equals("product")) {
+                    log("rounds 1 and 2 skipped (xenstage.rounds=product)");
+                } else {
+                    try (BlkifBackendService service = new BlkifBackendService(xen, features)) {
+                        // Round 1: blkfront's defaults (one ring page, 32 indirect segments).
+                        boolean indirect = features.maxIndirectSegments() > 0;
+                        new Round(1, domid, xen.xenstore(), service, xenopsd, guest, image, 0, indirect,
+                                Duration.ofMinutes(4)).run();
+                        // Round 2: max_ring_page_order=4 max_queues=2 max_indirect_segments=256.
+                        new Round(2, domid, xen.xenstore(), service, xenopsd, guest, image, 4, indirect,
+                                Duration.ofMinutes(1)).run();
+                    }
+                }
+                // The product round: the installed RPM's entry points and blkifd, no backend in here.
+                if (rounds.equals("all") || rounds.equals("product")) {
+                    new ProductRound(domid, xen.xenstore(), xenopsd, guest, new EntryPoints(Path.of("/")), FIGURES)
+                            .run();
+                }
                 guest.await("done", Duration.ofSeconds(60));
                 guest.ok("done", "");
             }
+            FIGURES.forEach(f -> log("STAGE FIGURE: " + f));
             if (FAILURES.isEmpty()) {
                 log("STAGE PASSED");
                 status = 0;

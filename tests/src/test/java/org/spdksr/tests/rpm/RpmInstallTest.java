@@ -186,6 +186,18 @@ class RpmInstallTest {
         assertThat(code).doesNotContain("xe-toolstack-restart", "try-restart", "systemd_postun_with_restart");
     }
 
+    /**
+     * The cache must hold no machine code, or a host whose CPU lacks the build machine's
+     * instructions crashes with SIGILL in every call (seen on the real-Xen stage's CPU).
+     */
+    @Test
+    void theAotCacheLoadsNoMachineCodeBuiltForTheBuildMachinesCpu() throws Exception {
+        Map<String, String> env = Map.of("SPDK_SR_JAVA_OPTS", "-XX:AOTMode=on -Xlog:aot+codecache*=info:stderr");
+        Run query = call(VOLUME, "Plugin.Query", "{\"dbg\":\"rpm-test\"}", env);
+        assertThat(JSON.readTree(query.out()).get("plugin").asText()).isEqualTo("spdk");
+        assertThat(query.err()).doesNotContainPattern("Loaded [1-9][0-9]* AOT code entries");
+    }
+
     @Test
     void pluginQueryRunsThroughTheInstalledShimOnTheBundledRuntime() throws Exception {
         // AOTMode=on: the JVM refuses to start if it cannot use the cache the RPM ships.
