@@ -49,8 +49,11 @@ class MetadataStoreTest {
         java.nio.file.Files.deleteIfExists(sharedFile);
     }
 
-    /** xapi keeps VDI attributes in keys (smapiv3.md §5): whatever goes in comes back exactly. */
-    @Property(tries = 200)
+    /**
+     * xapi keeps VDI attributes in keys (smapiv3.md §5): whatever goes in comes back exactly.
+     * 100 tries: each is a few SQLite transactions with fsync, and the suite has a 15-minute budget.
+     */
+    @Property(tries = 100)
     void keysRoundTripExactly(@ForAll Map<String, String> keys) throws Exception {
         Map<String, String> before = new HashMap<>(shared.volume("k").orElseThrow().keys());
         for (Map.Entry<String, String> entry : keys.entrySet()) {
