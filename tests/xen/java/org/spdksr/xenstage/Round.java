@@ -31,7 +31,8 @@ final class Round {
     private static final String DISK = "xvda";
     /** The xvda device number, (202 << 8) (blkif.md §5.2). */
     private static final int XVDA_DEVID = 51712;
-    private static final Duration STEP = Duration.ofSeconds(90);
+    /** Generous: under TCG on a shared 2-core machine one step was seen to take 95 s (round 2 plug -> ready). */
+    private static final Duration STEP = Duration.ofSeconds(180);
 
     private final int round;
     private final int domid;
