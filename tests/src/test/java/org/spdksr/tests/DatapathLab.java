@@ -115,11 +115,29 @@ final class DatapathLab implements AutoCloseable {
 
     /** The pid of the domain's blkifd from its pid file, if the process lives. */
     Optional<ProcessHandle> blkifd(String domain) {
+        return alive(domainDir(domain).resolve("blkifd.pid"));
+    }
+
+    private static Optional<ProcessHandle> alive(Path pidFile) {
         try {
-            long pid = Long.parseLong(Files.readString(domainDir(domain).resolve("blkifd.pid")).trim());
+            long pid = Long.parseLong(Files.readString(pidFile).trim());
             return ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
         } catch (IOException | NumberFormatException e) {
             return Optional.empty();
+        }
+    }
+
+    /** Polled: onExit of a process that is not our child notices the exit only coarsely. */
+    private static void killAndWait(ProcessHandle ph) {
+        ph.destroyForcibly();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (ph.isAlive() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 
@@ -177,10 +195,10 @@ final class DatapathLab implements AutoCloseable {
         if (Files.isDirectory(runDir)) {
             try (Stream<Path> dirs = Files.list(runDir)) {
                 for (Path dir : dirs.filter(Files::isDirectory).toList()) {
-                    blkifd(dir.getFileName().toString()).ifPresent(ph -> {
-                        ph.destroyForcibly();
-                        ph.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
-                    });
+                    // The supervisor first: it would start a killed blkifd again, and the new one
+                    // would write into the test's directory while JUnit deletes it (seen in CI).
+                    alive(dir.resolve("supervisor.pid")).ifPresent(DatapathLab::killAndWait);
+                    blkifd(dir.getFileName().toString()).ifPresent(DatapathLab::killAndWait);
                 }
             }
         }
