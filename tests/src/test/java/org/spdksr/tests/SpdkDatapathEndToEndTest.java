@@ -226,7 +226,8 @@ class SpdkDatapathEndToEndTest {
         }
         spdk = SpdkSimulator.start(socket, saved, vhostDir);
 
-        LoadReport report = load.get(120, TimeUnit.SECONDS);
+        // Past the load's own 2-minute limit, so that a slow machine shows what the load saw.
+        LoadReport report = load.get(240, TimeUnit.SECONDS);
         assertThat(report.problems()).isEmpty();
         assertThat(report.clean()).isTrue();
         assertThat(xvda.front().read(0, before.length).get(30, TimeUnit.SECONDS).data()).isEqualTo(before);
