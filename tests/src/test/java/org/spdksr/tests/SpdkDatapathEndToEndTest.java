@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.File;
 import java.io.RandomAccessFile;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -228,7 +229,9 @@ class SpdkDatapathEndToEndTest {
 
         // Past the load's own 2-minute limit, so that a slow machine shows what the load saw.
         LoadReport report = load.get(240, TimeUnit.SECONDS);
-        assertThat(report.problems()).isEmpty();
+        // The blkifd log goes with a failure: it says what the link saw, and the test's directory is gone after it.
+        assertThat(report.problems()).as("load problems; blkifd log:%n%s%nqemu-storage-daemon logs:%n%s",
+                lab.blkifdLog("41"), daemonLogs()).isEmpty();
         assertThat(report.clean()).isTrue();
         assertThat(xvda.front().read(0, before.length).get(30, TimeUnit.SECONDS).data()).isEqualTo(before);
         assertThat(controllers()).as("blkifd made its controller again").hasSize(1)
@@ -308,6 +311,17 @@ class SpdkDatapathEndToEndTest {
             }
             assertThat(System.nanoTime() - deadline).as("pid %d died", pid).isNegative();
             Thread.sleep(20);
+        }
+    }
+
+    /** What the simulated target's qemu-storage-daemons printed, for a failure's description. */
+    private String daemonLogs() throws IOException {
+        try (var files = Files.list(vhostDir)) {
+            StringBuilder logs = new StringBuilder();
+            for (Path log : files.filter(f -> f.toString().endsWith(".log")).sorted().toList()) {
+                logs.append("--- ").append(log.getFileName()).append('\n').append(Files.readString(log));
+            }
+            return logs.toString();
         }
     }
 

@@ -132,10 +132,16 @@ final class SimVhost {
         }
     }
 
-    /** The app exits: every controller's socket goes away. */
+    /**
+     * The app exits: every controller's socket goes away at once, and no request in flight is
+     * answered. The daemons get SIGKILL, not SIGTERM: qemu-storage-daemon 7.2 stops its export
+     * without waiting for the requests it is serving, and may then write VIRTIO_BLK_S_IOERR into
+     * their status (its drained_poll came in a later release), which a vanished spdk_tgt never
+     * does. Seen in CI as guest I/O errors across a simulated restart.
+     */
     void closeAll() {
         for (Controller c : List.copyOf(controllers.values())) {
-            stop(c);
+            kill(c);
         }
         controllers.clear();
     }
@@ -180,6 +186,17 @@ final class SimVhost {
             }
         }
         return new Controller(name, bdev, readOnly, socket, daemon, sockets(daemon.pid()));
+    }
+
+    private static void kill(Controller c) {
+        try {
+            c.daemon.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            Files.deleteIfExists(c.socket);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            // a leftover socket file is harmless: the next create unlinks it
+        }
     }
 
     private static void stop(Controller c) {
