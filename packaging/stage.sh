@@ -13,12 +13,15 @@
 #   etc/spdk-sr/spdk-sr.conf                             host settings the launchers read
 #   etc/logrotate.d/spdk-sr                              rotation of /var/log/spdk-sr/*.log
 # Used by `mvn package` (target/root) and by the RPM build (rpm/build.sh, which adds the bundled
-# runtime under usr/lib/spdk-sr), so both trees are the same.
-# usage: stage.sh <root> <application jar> <directory of library jars>
+# runtime under usr/lib/spdk-sr), so both trees are the same but for one thing: the development
+# tree also has the simulation jar (simulated Xen, guest, benchmark) that the demo, the suites and
+# tests/bench run blkifd with, passed as the fourth argument; the RPM build passes none.
+# usage: stage.sh <root> <application jar> <directory of library jars> [<directory of development jars>]
 set -euo pipefail
 root=$1
 app_jar=$2
 lib_dir=$3
+dev_lib_dir=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 
 rm -rf "$root/usr/libexec/spdk-sr" "$root/usr/share/spdk-sr" "$root/usr/libexec/xapi-storage-script"
@@ -32,6 +35,9 @@ install -d "$root/usr/sbin"
 install -m 0755 "$here/src/main/sh/spdk-sr" "$root/usr/sbin/spdk-sr"
 install -m 0644 "$here/src/main/sh/launcher.sh" "$root/usr/share/spdk-sr/launcher.sh"
 install -m 0644 "$app_jar" "$lib_dir"/*.jar "$root/usr/share/spdk-sr/lib/"
+if [ -n "$dev_lib_dir" ]; then
+    install -m 0644 "$dev_lib_dir"/*.jar "$root/usr/share/spdk-sr/lib/"
+fi
 # A fixed class-path order, independent of the directory's and of the locale: an AOT cache is
 # only used with the class path it was made with (xcp-ng-host.md §2.2).
 (cd "$root/usr/share/spdk-sr/lib" && ls -1 -- *.jar | LC_ALL=C sort) >"$root/usr/share/spdk-sr/classpath"

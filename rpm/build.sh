@@ -43,6 +43,7 @@ SECONDS=0
 echo "== staging the install tree in $tree"
 rm -rf "$out"
 mkdir -p "$out"
+# No fourth argument: the simulation jar of the development tree stays out of the package.
 "$top/packaging/stage.sh" "$tree" "$app_jar" "$top/packaging/target/lib" >/dev/null
 lib="$tree/usr/share/spdk-sr/lib"
 private="$tree/usr/lib/spdk-sr"

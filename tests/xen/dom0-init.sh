@@ -55,7 +55,7 @@ T "xenstored started"
 # extracted it, so nothing unpacks into /tmp).
 JAVA="/usr/lib/spdk-sr/runtime/bin/java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx192m -Xss512k"
 JAVA="$JAVA --enable-native-access=ALL-UNNAMED -Djna.boot.library.path=/usr/lib/spdk-sr/native -Djna.nounpack=true"
-CP=/opt/spdk-sr/lib/spdk-sr-xen-stage.jar
+CP=/opt/spdk-sr/lib/spdk-sr-xen-stage.jar:/opt/spdk-sr/lib/spdk-sr-sim.jar
 for j in spdk-sr-datapath jna slf4j-api slf4j-simple jackson-databind jackson-core jackson-annotations; do
     CP="$CP:$(ls /usr/share/spdk-sr/lib/$j-[0-9]*.jar)"
 done

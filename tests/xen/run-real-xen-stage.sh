@@ -71,6 +71,11 @@ fi
 # control-plane jars would triple the initramfs for nothing.
 JARS=("$LIB"/spdk-sr-datapath-*.jar "$LIB"/jna-*.jar "$LIB"/slf4j-api-*.jar "$LIB"/slf4j-simple-*.jar)
 for j in "${JARS[@]}"; do [ -f "$j" ] || die "missing jar $j"; done
+# The xenopsd stand-in comes from the simulation jar, which the RPM does not ship: dom0 gets it
+# beside the stage's own jar.
+SIM_JAR=$(ls "$LIB"/spdk-sr-sim-*.jar 2>/dev/null | head -1 || true)
+[ -f "$SIM_JAR" ] || die "no spdk-sr-sim jar in $LIB; run: mvn -B -DskipTests package"
+JARS+=("$SIM_JAR")
 
 # The product round reads the attach results and `spdk-sr status --json` with Jackson.
 JARS+=("$LIB"/jackson-databind-*.jar "$LIB"/jackson-core-*.jar "$LIB"/jackson-annotations-*.jar)
@@ -94,6 +99,7 @@ fi
 [ -f "$RPM" ] || die "no RPM at $RPM"
 # An RPM older than the jars would test other code than this checkout's.
 for j in "$LIB"/spdk-sr-*.jar; do
+    case $j in */spdk-sr-sim-*) continue ;; esac  # not in the RPM
     [ "$j" -nt "$RPM" ] && say "warning: $(basename "$j") is newer than $(basename "$RPM"); rerun rpm/build.sh to test this checkout's code"
 done
 say "dom0 installs $(basename "$RPM")"
@@ -184,6 +190,7 @@ for so in "$JRT"/bin/java "$JRT"/lib/*.so "$JRT"/lib/server/libjvm.so; do
 done
 # The stage's main runs on the RPM's own jars (dom0-init.sh puts them on its class path).
 cp "$W/spdk-sr-xen-stage.jar" "$D/opt/spdk-sr/lib/"
+cp "$SIM_JAR" "$D/opt/spdk-sr/lib/spdk-sr-sim.jar"
 install -m 0755 "$HERE/dom0-init.sh" "$D/init"
 pack "$D" "$W/dom0.cpio.gz"
 zcat /boot/xen-4.17-amd64.gz > "$W/xen"  # qemu -kernel loads the multiboot1 ELF, not the gzip

@@ -1,13 +1,11 @@
 package org.spdksr.datapath.xen;
 
 import java.io.IOException;
+import java.util.ServiceLoader;
 import org.spdksr.datapath.xen.evtchn.EventChannels;
 import org.spdksr.datapath.xen.grant.GrantAccess;
 import org.spdksr.datapath.xen.linux.LinuxEventChannels;
 import org.spdksr.datapath.xen.linux.LinuxGrantAccess;
-import org.spdksr.datapath.xen.sim.SimLayout;
-import org.spdksr.datapath.xen.sim.evtchn.SimEventChannels;
-import org.spdksr.datapath.xen.sim.grant.SimGrantAccess;
 import org.spdksr.datapath.xen.xenstore.Xenstore;
 import org.spdksr.datapath.xen.xenstore.XenstoreClient;
 
@@ -22,7 +20,7 @@ public final class XenAccessFactory {
     public static XenAccess open(XenAccessConfig config) throws IOException {
         return switch (config.mode()) {
             case LINUX -> openLinux();
-            case SIM -> openSim(new SimLayout(config.simRoot()));
+            case SIM -> simulation().open(config.simRoot(), SIM_BACKEND_DOMID);
         };
     }
 
@@ -42,14 +40,11 @@ public final class XenAccessFactory {
         }
     }
 
-    private static XenAccess openSim(SimLayout layout) throws IOException {
-        Xenstore xs = XenstoreClient.connectSocket(layout.xenstoreSocket(SIM_BACKEND_DOMID));
-        try {
-            return new XenAccess(xs, new SimGrantAccess(layout, SIM_BACKEND_DOMID),
-                    SimEventChannels.open(layout, SIM_BACKEND_DOMID));
-        } catch (IOException | RuntimeException e) {
-            xs.close();
-            throw e;
-        }
+    private static SimulatedXen simulation() throws IOException {
+        return ServiceLoader.load(SimulatedXen.class, XenAccessFactory.class.getClassLoader()).findFirst()
+                .orElseThrow(() -> new IOException(XenAccessConfig.MODE_KEY + "=sim asks for the simulated Xen host, "
+                        + "which is not installed here: it comes with the development tree (mvn package, "
+                        + "target/root) and the test suites, never with the RPM; on a Xen host set "
+                        + XenAccessConfig.MODE_KEY + "=linux"));
     }
 }

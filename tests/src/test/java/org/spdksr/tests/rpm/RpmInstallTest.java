@@ -21,6 +21,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -315,6 +317,30 @@ class RpmInstallTest {
             Files.setLastModifiedTime(jar, shipped);
         }
         assertThat(call(VOLUME, "Plugin.Query", "{\"dbg\":\"t\"}", Map.of()).err()).doesNotContain("AOT cache");
+    }
+
+    /**
+     * Only product classes reach a host: the simulated Xen host, guest, xenopsd stand-in and the
+     * benchmark (module spdk-sr-sim) are the development tree's, and so are the HTTP and
+     * web-service libraries jsonrpc4j would pull in.
+     */
+    @Test
+    void theLibrariesHoldNoSimulationOrBenchmarkClassAndNoUnusedJar() throws IOException {
+        Path lib = root.resolve("usr/share/spdk-sr/lib");
+        Set<String> jars = names(lib);
+        assertThat(jars).noneMatch(j -> j.startsWith("spdk-sr-sim"))
+                .noneMatch(j -> j.matches("(httpcore|httpcore-nio|commons-codec|jakarta\\.jws-api)-.*"));
+        List<String> simulation = new ArrayList<>();
+        for (String jar : jars) {
+            try (JarFile file = new JarFile(lib.resolve(jar).toFile())) {
+                file.stream().map(JarEntry::getName)
+                        .filter(n -> n.startsWith("org/spdksr/datapath/sim/") || n.startsWith("org/spdksr/datapath/xen/sim/")
+                                || n.equals("META-INF/services/org.spdksr.datapath.xen.SimulatedXen"))
+                        .forEach(n -> simulation.add(jar + "!" + n));
+            }
+        }
+        assertThat(simulation).as("simulation classes in the installed jars").isEmpty();
+        assertThat(Files.readAllLines(root.resolve("usr/share/spdk-sr/classpath"))).containsExactlyInAnyOrderElementsOf(jars);
     }
 
     @Test
