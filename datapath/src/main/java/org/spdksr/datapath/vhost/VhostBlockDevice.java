@@ -2,13 +2,11 @@ package org.spdksr.datapath.vhost;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -57,12 +55,7 @@ import org.spdksr.datapath.vhost.VhostHandshake.Negotiated;
  */
 public final class VhostBlockDevice implements BlockDevice {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(VhostBlockDevice.class);
-    private static final int SECTOR = 512;
-    /** Cap on one request's data: bounds a bounce buffer and a request's share of the region. */
-    private static final int MAX_TRANSFER = 1 << 20;
-    /** Cap on data descriptors per request (indirect table entries minus header and status). */
-    private static final int MAX_DATA_BUFFERS = 126;
-    private static final int MAX_RANGE_SEGMENTS = 16;
+    private static final int SECTOR = DeviceGeometry.SECTOR;
 
     private final String name;
     private final Path socket;
@@ -72,18 +65,17 @@ public final class VhostBlockDevice implements BlockDevice {
     private final List<BlkQueue> queues;
     private final RegionBuffers buffers;
     private final RegionIoBuffers ioBuffers;
-    private final LongAdder bounced = new LongAdder();
+    private final VhostRequests requests;
+    private final OperationTracker operations = new OperationTracker();
     private final int blockSize;
     private final int maxTransfer;
-    private final int rangeSegments;
     private final boolean readOnly;
     private final LongAdder submitted;
     private final AtomicInteger nextQueue = new AtomicInteger();
-    private final AtomicInteger active = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private VhostBlockDevice(String name, Path socket, VhostDeviceOptions options, SharedRegion region, BackendLink link,
-            List<BlkQueue> queues, RegionBuffers buffers, Geometry g, LongAdder submitted, Negotiated n) {
+            List<BlkQueue> queues, RegionBuffers buffers, DeviceGeometry g, LongAdder submitted, Negotiated n) {
         this.name = name;
         this.socket = socket;
         this.options = options;
@@ -92,36 +84,11 @@ public final class VhostBlockDevice implements BlockDevice {
         this.queues = List.copyOf(queues);
         this.buffers = buffers;
         this.ioBuffers = new RegionIoBuffers(name, buffers);
+        this.requests = new VhostRequests(name, queues, buffers, g);
         this.blockSize = g.blockSize();
         this.maxTransfer = g.maxTransfer();
-        this.rangeSegments = g.rangeSegments();
         this.readOnly = options.readOnly() || n.has(VirtioFeatures.BLK_F_RO);
         this.submitted = submitted;
-    }
-
-    /** Sizes derived from the negotiated features and config. */
-    private record Geometry(int blockSize, int sizeMax, int maxDataBuffers, int indirectEntries, int maxTransfer,
-            int rangeSegments, int scratchBytes) {
-
-        static Geometry of(Negotiated n, VhostDeviceOptions o) {
-            VirtioBlkConfig c = n.config();
-            int blockSize = n.has(VirtioFeatures.BLK_F_BLK_SIZE) && c.blkSize() >= SECTOR && Integer.bitCount(c.blkSize()) == 1
-                    ? c.blkSize() : SECTOR;
-            int sizeMax = n.has(VirtioFeatures.BLK_F_SIZE_MAX) && c.sizeMax() >= 4096 ? c.sizeMax() : MAX_TRANSFER;
-            int maxData = n.has(VirtioFeatures.BLK_F_SEG_MAX) && c.segMax() > 0 ? Math.min(c.segMax(), MAX_DATA_BUFFERS)
-                    : MAX_DATA_BUFFERS;
-            boolean indirect = n.has(VirtioFeatures.RING_F_INDIRECT_DESC);
-            if (!indirect) {
-                maxData = Math.min(maxData, o.ringSize() - 2);
-            }
-            maxData = Math.max(1, maxData);
-            long transfer = Math.min((long) maxData * sizeMax, MAX_TRANSFER);
-            int maxTransfer = (int) Math.max(blockSize, transfer / blockSize * blockSize);
-            int segs = Math.max(Math.max(c.maxDiscardSeg(), c.maxWriteZeroesSeg()), 1);
-            int rangeSegments = Math.min(segs, MAX_RANGE_SEGMENTS);
-            int scratch = (BlkQueue.SCRATCH_SEGMENTS + 16 * rangeSegments + 63) & ~63;
-            return new Geometry(blockSize, sizeMax, maxData, indirect ? maxData + 2 : 0, maxTransfer, rangeSegments, scratch);
-        }
     }
 
     /**
@@ -148,7 +115,7 @@ public final class VhostBlockDevice implements BlockDevice {
         try {
             link = new BackendLink(name, socket, options, region, control);
             Negotiated n = link.connect();
-            Geometry g = Geometry.of(n, options);
+            DeviceGeometry g = DeviceGeometry.of(n, options);
             LongAdder submitted = new LongAdder();
             long at = 0;
             for (int i = 0; i < n.queues(); i++) {
@@ -247,7 +214,7 @@ public final class VhostBlockDevice implements BlockDevice {
      * {@link #ioBuffers()} or {@link #allocate}.
      */
     public long bytesBounced() {
-        return bounced.sum();
+        return requests.bytesBounced();
     }
 
     /** The shared region's buffers, which {@link #read} and {@link #write} use without a copy. */
@@ -318,17 +285,17 @@ public final class VhostBlockDevice implements BlockDevice {
         if (index < 0 || index >= queues.size()) {
             throw new IllegalArgumentException(name + " has " + queues.size() + " queues; no queue " + index);
         }
-        return new QueueView(index);
+        return new VhostQueueView(this, index);
     }
 
     @Override
     public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
-        return data(BlkRequest.T_IN, offset, dst, pickQueue());
+        return read(offset, dst, pickQueue());
     }
 
     @Override
     public CompletableFuture<Void> write(long offset, ByteBuffer src) {
-        return data(BlkRequest.T_OUT, offset, src, pickQueue());
+        return write(offset, src, pickQueue());
     }
 
     @Override
@@ -338,7 +305,7 @@ public final class VhostBlockDevice implements BlockDevice {
 
     @Override
     public CompletableFuture<Void> discard(long offset, long length) {
-        return ranges(BlkRequest.T_DISCARD, offset, length, false, pickQueue());
+        return discard(offset, length, pickQueue());
     }
 
     /**
@@ -356,29 +323,19 @@ public final class VhostBlockDevice implements BlockDevice {
         if (refused != null) {
             return refused.thenApply(v -> "");
         }
-        CompletableFuture<String> result = new CompletableFuture<>();
-        buffers.allocateAsync(BlkRequest.ID_BYTES).whenComplete((off, e) -> {
-            if (e != null) {
-                fail(result, e);
-                return;
-            }
-            BlkRequest r = BlkRequest.data(BlkRequest.T_GET_ID, 0, off, BlkRequest.ID_BYTES);
-            submit(pickQueue(), r).whenComplete((v, err) -> {
-                byte[] id = new byte[BlkRequest.ID_BYTES];
-                buffers.view(off, BlkRequest.ID_BYTES).get(id);
-                buffers.release(off, BlkRequest.ID_BYTES);
-                if (err != null) {
-                    fail(result, err);
-                } else {
-                    int len = 0;
-                    while (len < id.length && id[len] != 0) {
-                        len++;
-                    }
-                    result.complete(new String(id, 0, len, StandardCharsets.US_ASCII));
-                }
-            });
-        });
-        return track(result);
+        return operations.track(requests.deviceId(pickQueue()));
+    }
+
+    CompletableFuture<Void> read(long offset, ByteBuffer dst, int queue) {
+        return data(BlkRequest.T_IN, offset, dst, queue);
+    }
+
+    CompletableFuture<Void> write(long offset, ByteBuffer src, int queue) {
+        return data(BlkRequest.T_OUT, offset, src, queue);
+    }
+
+    CompletableFuture<Void> discard(long offset, long length, int queue) {
+        return ranges(BlkRequest.T_DISCARD, offset, length, false, queue);
     }
 
     private int pickQueue() {
@@ -429,53 +386,14 @@ public final class VhostBlockDevice implements BlockDevice {
 
     private CompletableFuture<Void> data(int type, long offset, ByteBuffer buf, int queue) {
         String what = BlkRequest.typeName(type);
-        int length = buf.remaining();
         CompletableFuture<Void> refused = admit(what, type == BlkRequest.T_OUT);
         if (refused == null) {
-            refused = checkRange(what, offset, length, true);
+            refused = checkRange(what, offset, buf.remaining(), true);
         }
-        if (refused != null) {
-            return refused;
-        }
-        if (length == 0) {
-            return CompletableFuture.completedFuture(null);
-        }
-        long inPlace = buffers.regionOffset(buf, 0);
-        List<CompletableFuture<Void>> parts = new ArrayList<>();
-        for (int done = 0; done < length; done += maxTransfer) {
-            int len = Math.min(maxTransfer, length - done);
-            long sector = (offset + done) / SECTOR;
-            if (inPlace >= 0) {
-                parts.add(submit(queue, BlkRequest.data(type, sector, inPlace + done, len)));
-            } else {
-                parts.add(bounced(type, sector, buf, done, len, queue));
-            }
-        }
-        return track(all(parts));
+        return refused != null ? refused : operations.track(requests.data(type, offset, buf, queue));
     }
 
-    /** One request through a region bounce buffer: copy in before a write, out after a read. */
-    private CompletableFuture<Void> bounced(int type, long sector, ByteBuffer buf, int at, int len, int queue) {
-        int start = buf.position() + at;
-        bounced.add(len);
-        return buffers.allocateAsync(len).thenCompose(off -> {
-            ByteBuffer bounce = buffers.view(off, len);
-            if (type == BlkRequest.T_OUT) {
-                bounce.put(buf.duplicate().limit(start + len).position(start));
-            }
-            return submit(queue, BlkRequest.data(type, sector, off, len)).whenComplete((v, e) -> {
-                try {
-                    if (e == null && type == BlkRequest.T_IN) {
-                        buf.duplicate().limit(start + len).position(start).put(bounce.clear());
-                    }
-                } finally {
-                    buffers.release(off, len);
-                }
-            });
-        });
-    }
-
-    private CompletableFuture<Void> flush(int queue) {
+    CompletableFuture<Void> flush(int queue) {
         CompletableFuture<Void> refused = admit("flush", false);
         if (refused != null) {
             return refused;
@@ -484,7 +402,7 @@ public final class VhostBlockDevice implements BlockDevice {
             // virtio 1.2 §5.2.5: without VIRTIO_BLK_F_FLUSH the device has no volatile cache; writes are durable when done.
             return CompletableFuture.completedFuture(null);
         }
-        return track(submit(queue, BlkRequest.data(BlkRequest.T_FLUSH, 0, -1, 0)));
+        return operations.track(requests.flush(queue));
     }
 
     private CompletableFuture<Void> ranges(int type, long offset, long length, boolean unmap, int queue) {
@@ -517,84 +435,11 @@ public final class VhostBlockDevice implements BlockDevice {
                 return refused;
             }
         }
-        VirtioBlkConfig c = link.negotiated().config();
-        int maxSeg = discard ? c.maxDiscardSeg() : c.maxWriteZeroesSeg();
-        int perRequest = Math.max(1, Math.min(maxSeg, rangeSegments));
-        long maxSectors = discard ? Integer.toUnsignedLong(c.maxDiscardSectors()) : Integer.toUnsignedLong(c.maxWriteZeroesSectors());
-        long blockSectors = blockSize / SECTOR;
-        maxSectors = maxSectors == 0 ? (1L << 22) : maxSectors;
-        maxSectors = Math.max(blockSectors, maxSectors / blockSectors * blockSectors);
-        boolean mayUnmap = !discard && unmap && c.writeZeroesMayUnmap();
-        List<CompletableFuture<Void>> parts = new ArrayList<>();
-        List<BlkRequest.Segment> segments = new ArrayList<>();
-        for (long sector = offset / SECTOR, end = (offset + length) / SECTOR; sector < end; ) {
-            int n = (int) Math.min(maxSectors, end - sector);
-            // §5.2.6: the unmap flag is only valid for write-zeroes; a discard must send 0.
-            segments.add(new BlkRequest.Segment(sector, n, mayUnmap));
-            sector += n;
-            if (segments.size() == perRequest || sector == end) {
-                parts.add(submit(queue, BlkRequest.ranges(type, segments)));
-                segments = new ArrayList<>();
-            }
-        }
-        return track(all(parts));
-    }
-
-    /** Sends one request and turns its status byte into success or a {@link BlockDeviceException}. */
-    private CompletableFuture<Void> submit(int queue, BlkRequest r) {
-        queues.get(queue).submit(r);
-        return r.status().thenApply(status -> {
-            if (status == BlkRequest.S_OK) {
-                return null;
-            }
-            String where = r.type() == BlkRequest.T_FLUSH || r.type() == BlkRequest.T_GET_ID ? ""
-                    : r.segments().isEmpty() ? " of " + r.dataLength() + " bytes at sector " + r.sector()
-                    : " of " + r.segments().size() + " range(s) from sector " + r.segments().get(0).sector();
-            Reason reason = status == BlkRequest.S_UNSUPP ? Reason.UNSUPPORTED : Reason.IO_ERROR;
-            String code = status == BlkRequest.S_IOERR ? "VIRTIO_BLK_S_IOERR" : status == BlkRequest.S_UNSUPP
-                    ? "VIRTIO_BLK_S_UNSUPP" : "invalid status " + status;
-            throw new CompletionException(new BlockDeviceException(reason, name + ": the back end failed the "
-                    + BlkRequest.typeName(r.type()) + where + " on queue " + queue + " (" + code
-                    + "); see the back end's log (spdk_tgt) for the cause"));
-        });
-    }
-
-    /** All parts done, failing with the first part's {@link BlockDeviceException} (unwrapped). */
-    private static CompletableFuture<Void> all(List<CompletableFuture<Void>> parts) {
-        CompletableFuture<Void> result = new CompletableFuture<>();
-        CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
-            if (e == null) {
-                result.complete(null);
-            } else {
-                fail(result, e);
-            }
-        });
-        return result;
-    }
-
-    private static void fail(CompletableFuture<?> f, Throwable e) {
-        Throwable cause = e;
-        while (cause instanceof CompletionException && cause.getCause() != null) {
-            cause = cause.getCause();
-        }
-        f.completeExceptionally(cause);
+        return operations.track(requests.ranges(type, offset, length, unmap, link.negotiated().config(), queue));
     }
 
     private static CompletableFuture<Void> failed(Reason reason, String message) {
         return CompletableFuture.failedFuture(new BlockDeviceException(reason, message));
-    }
-
-    /** Counts the operation until it completes, so {@link #close()} can wait for it. */
-    private <T> CompletableFuture<T> track(CompletableFuture<T> f) {
-        active.incrementAndGet();
-        f.whenComplete((v, e) -> {
-            if (active.decrementAndGet() == 0) {
-                synchronized (active) {
-                    active.notifyAll();
-                }
-            }
-        });
-        return f;
     }
 
     /**
@@ -607,17 +452,7 @@ public final class VhostBlockDevice implements BlockDevice {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        long deadline = System.nanoTime() + options.reconnectTimeout().toNanos() + 5_000_000_000L;
-        synchronized (active) {
-            while (active.get() > 0 && System.nanoTime() - deadline < 0) {
-                try {
-                    active.wait(100);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-        }
+        operations.awaitIdle(System.nanoTime() + options.reconnectTimeout().toNanos() + 5_000_000_000L);
         link.close();
         BlockDeviceException cause = new BlockDeviceException(Reason.CLOSED,
                 name + " was closed before the request completed");
@@ -643,64 +478,5 @@ public final class VhostBlockDevice implements BlockDevice {
     @Override
     public String toString() {
         return name;
-    }
-
-    /** {@link VhostBlockDevice#queue(int)}. */
-    private final class QueueView implements BlockDevice {
-        private final int index;
-
-        QueueView(int index) {
-            this.index = index;
-        }
-
-        @Override
-        public long sizeBytes() {
-            return VhostBlockDevice.this.sizeBytes();
-        }
-
-        @Override
-        public int logicalBlockSize() {
-            return blockSize;
-        }
-
-        @Override
-        public int queueDepth() {
-            return options.ringSize();
-        }
-
-        @Override
-        public boolean supportsDiscard() {
-            return VhostBlockDevice.this.supportsDiscard();
-        }
-
-        @Override
-        public Optional<IoBuffers> ioBuffers() {
-            return VhostBlockDevice.this.ioBuffers();
-        }
-
-        @Override
-        public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
-            return data(BlkRequest.T_IN, offset, dst, index);
-        }
-
-        @Override
-        public CompletableFuture<Void> write(long offset, ByteBuffer src) {
-            return data(BlkRequest.T_OUT, offset, src, index);
-        }
-
-        @Override
-        public CompletableFuture<Void> flush() {
-            return VhostBlockDevice.this.flush(index);
-        }
-
-        @Override
-        public CompletableFuture<Void> discard(long offset, long length) {
-            return ranges(BlkRequest.T_DISCARD, offset, length, false, index);
-        }
-
-        @Override
-        public void close() {
-            // The device owns the connection; closing one queue's view changes nothing.
-        }
     }
 }
