@@ -334,7 +334,9 @@ class RpmInstallTest {
         for (String jar : jars) {
             try (JarFile file = new JarFile(lib.resolve(jar).toFile())) {
                 file.stream().map(JarEntry::getName)
-                        .filter(n -> n.startsWith("org/spdksr/datapath/sim/") || n.startsWith("org/spdksr/datapath/xen/sim/")
+                        // Classes, not directory entries: a build tree older than the move may keep empty folders.
+                        .filter(n -> (n.endsWith(".class") && (n.startsWith("org/spdksr/datapath/sim/")
+                                || n.startsWith("org/spdksr/datapath/xen/sim/")))
                                 || n.equals("META-INF/services/org.spdksr.datapath.xen.SimulatedXen"))
                         .forEach(n -> simulation.add(jar + "!" + n));
             }
