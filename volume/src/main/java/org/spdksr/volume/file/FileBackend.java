@@ -11,6 +11,7 @@ import org.spdksr.plugin.protocol.SmapiException;
 import org.spdksr.plugin.protocol.StorageError;
 import org.spdksr.volume.sr.Backends;
 import org.spdksr.volume.store.Backend;
+import org.spdksr.volume.store.CrashPoints;
 import org.spdksr.volume.store.SrSite;
 
 /**
@@ -23,9 +24,15 @@ public final class FileBackend implements Backend {
     static final String SR_UUID = "sr_uuid";
 
     private final SparseFiles sparseFiles;
+    private final CrashPoints crashPoints;
 
     public FileBackend(SparseFiles sparseFiles) {
+        this(sparseFiles, CrashPoints.NONE);
+    }
+
+    public FileBackend(SparseFiles sparseFiles, CrashPoints crashPoints) {
         this.sparseFiles = sparseFiles;
+        this.crashPoints = crashPoints;
     }
 
     @Override
@@ -71,7 +78,7 @@ public final class FileBackend implements Backend {
                             + "or correct device-config:path.");
         }
         try {
-            return new FileSite(path.toRealPath(), sparseFiles);
+            return new FileSite(path.toRealPath(), sparseFiles, crashPoints);
         } catch (java.io.IOException e) {
             throw new SmapiException(new StorageError.SrDoesNotExist(text),
                     "Cannot resolve the SR directory " + text + ": " + e.getMessage(), e);
@@ -89,6 +96,6 @@ public final class FileBackend implements Backend {
         if (!NAME.equals(uri.getScheme()) || uri.getPath() == null || !uri.getPath().startsWith("/")) {
             return Optional.empty();
         }
-        return Optional.of(new FileSite(Path.of(uri.getPath()), sparseFiles));
+        return Optional.of(new FileSite(Path.of(uri.getPath()), sparseFiles, crashPoints));
     }
 }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.spdksr.plugin.host.AttachedSr;
+import org.spdksr.volume.store.CrashPoints;
 import org.spdksr.volume.store.SrSite;
 import org.spdksr.volume.store.VolumeStore;
 
@@ -24,10 +25,12 @@ final class FileSite implements SrSite {
 
     private final Path directory;
     private final FileVolumeStore volumes;
+    private final CrashPoints crashPoints;
 
-    FileSite(Path directory, SparseFiles sparseFiles) {
+    FileSite(Path directory, SparseFiles sparseFiles, CrashPoints crashPoints) {
         this.directory = directory;
-        this.volumes = new FileVolumeStore(directory.resolve(VOLUMES), sparseFiles);
+        this.volumes = new FileVolumeStore(directory.resolve(VOLUMES), sparseFiles, crashPoints);
+        this.crashPoints = crashPoints;
     }
 
     @Override
@@ -59,6 +62,17 @@ final class FileSite implements SrSite {
         Files.createDirectories(directory.resolve(VOLUMES));
     }
 
+    /** An SR.create killed before it recorded the SR leaves only its empty volumes folder. */
+    @Override
+    public void forgetUnrecorded() throws IOException {
+        Path volumesDirectory = directory.resolve(VOLUMES);
+        try (Stream<Path> entries = Files.isDirectory(volumesDirectory) ? Files.list(volumesDirectory) : Stream.empty()) {
+            if (entries.findAny().isEmpty()) {
+                Files.deleteIfExists(volumesDirectory);
+            }
+        }
+    }
+
     @Override
     public VolumeStore volumes() {
         return volumes;
@@ -86,9 +100,12 @@ final class FileSite implements SrSite {
                 Files.deleteIfExists(path);
             }
         }
+        // Volumes before metadata: a killed destroy leaves an SR that a retry destroys again.
+        crashPoints.reached("SR.destroy: volumes removed");
         // SQLite's rollback journal, if a writer died mid-transaction.
         Files.deleteIfExists(directory.resolve(METADATA + "-journal"));
         Files.deleteIfExists(metadataFile());
+        crashPoints.reached("SR.destroy: metadata removed");
         // The lock file goes last: a caller waiting on it finds no SR once it gets the lock.
         Files.deleteIfExists(lockFile());
     }

@@ -18,6 +18,7 @@ import org.slf4j.LoggerFactory;
 import org.spdksr.plugin.idl.VolumeUri;
 import org.spdksr.plugin.protocol.SmapiException;
 import org.spdksr.plugin.protocol.StorageError;
+import org.spdksr.volume.store.CrashPoints;
 import org.spdksr.volume.store.Space;
 import org.spdksr.volume.store.StoredVolume;
 import org.spdksr.volume.store.VolumeKeys;
@@ -36,10 +37,12 @@ final class FileVolumeStore implements VolumeStore {
 
     private final Path directory;
     private final SparseFiles sparseFiles;
+    private final CrashPoints crashPoints;
 
-    FileVolumeStore(Path directory, SparseFiles sparseFiles) {
+    FileVolumeStore(Path directory, SparseFiles sparseFiles, CrashPoints crashPoints) {
         this.directory = directory;
         this.sparseFiles = sparseFiles;
+        this.crashPoints = crashPoints;
     }
 
     @Override
@@ -64,6 +67,7 @@ final class FileVolumeStore implements VolumeStore {
             Files.deleteIfExists(temporary);
             throw e;
         }
+        crashPoints.reached("file: temporary volume synced");
         return install(temporary, key);
     }
 
@@ -94,6 +98,7 @@ final class FileVolumeStore implements VolumeStore {
         Files.deleteIfExists(temporary);
         SparseFiles.CopyMethod method = sparseFiles.copy(fileOf(sourceKey), temporary);
         LOG.info("copied volume {} to {} by {}", sourceKey, targetKey, method);
+        crashPoints.reached("file: temporary copy made");
         return install(temporary, targetKey);
     }
 
@@ -176,9 +181,11 @@ final class FileVolumeStore implements VolumeStore {
 
     private StoredVolume install(Path temporary, String key) throws IOException {
         Files.move(temporary, fileOf(key), StandardCopyOption.ATOMIC_MOVE);
+        crashPoints.reached("file: renamed into place");
         try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ)) {
             dir.force(true); // make the rename itself durable
         }
+        crashPoints.reached("file: directory synced");
         return find(key).orElseThrow(() -> new NoSuchFileException(fileOf(key).toString()));
     }
 }

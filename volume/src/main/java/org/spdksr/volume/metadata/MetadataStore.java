@@ -62,6 +62,13 @@ public final class MetadataStore implements AutoCloseable {
                         k TEXT NOT NULL,
                         v TEXT NOT NULL,
                         PRIMARY KEY (volume, k))""");
+            // A volume being made: recorded before its data, replaced by its volume row in the
+            // transaction that completes the call. One left behind marks data a killed call made
+            // (issue 19), which is rolled back rather than adopted as an unrecorded volume.
+            statement.execute("""
+                    CREATE TABLE IF NOT EXISTS pending_volume (
+                        key TEXT PRIMARY KEY,
+                        operation TEXT NOT NULL)""");
         } catch (SQLException e) {
             connection.close();
             throw e;
@@ -99,24 +106,56 @@ public final class MetadataStore implements AutoCloseable {
         update("UPDATE sr SET description = ?", description);
     }
 
-    public void insert(VolumeRecord volume) throws SQLException {
+    /** Records that a call is about to make the data of volume {@code key}. */
+    public void beginVolume(String key, String operation) throws SQLException {
+        update("INSERT INTO pending_volume (key, operation) VALUES (?, ?)", key, operation);
+    }
+
+    /** Turns a pending volume into a recorded one, atomically. */
+    public void completeVolume(VolumeRecord volume) throws SQLException {
         inTransaction(() -> {
-            try (PreparedStatement insert = connection.prepareStatement(
-                    "INSERT INTO volume (key, uuid, name, description, sharable, read_only, parent_key) "
-                            + "VALUES (?, ?, ?, ?, ?, ?, ?)")) {
-                insert.setString(1, volume.key());
-                insert.setString(2, volume.uuid());
-                insert.setString(3, volume.name());
-                insert.setString(4, volume.description());
-                insert.setInt(5, volume.sharable() ? 1 : 0);
-                insert.setInt(6, volume.readOnly() ? 1 : 0);
-                insert.setString(7, volume.parentKey());
-                insert.executeUpdate();
-            }
-            for (Map.Entry<String, String> entry : volume.keys().entrySet()) {
-                putKey(volume.key(), entry.getKey(), entry.getValue());
-            }
+            insertRow(volume);
+            update("DELETE FROM pending_volume WHERE key = ?", volume.key());
         });
+    }
+
+    /** Volumes whose making was begun and never completed, by key, with the operation. */
+    public Map<String, String> pendingVolumes() throws SQLException {
+        Map<String, String> pending = new TreeMap<>();
+        try (PreparedStatement query = connection.prepareStatement("SELECT key, operation FROM pending_volume");
+                ResultSet rows = query.executeQuery()) {
+            while (rows.next()) {
+                pending.put(rows.getString(1), rows.getString(2));
+            }
+        }
+        return pending;
+    }
+
+    /** Forgets a pending volume once its data is gone. */
+    public void abandonVolume(String key) throws SQLException {
+        update("DELETE FROM pending_volume WHERE key = ?", key);
+    }
+
+    public void insert(VolumeRecord volume) throws SQLException {
+        inTransaction(() -> insertRow(volume));
+    }
+
+    private void insertRow(VolumeRecord volume) throws SQLException {
+        try (PreparedStatement insert = connection.prepareStatement(
+                "INSERT INTO volume (key, uuid, name, description, sharable, read_only, parent_key) "
+                        + "VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+            insert.setString(1, volume.key());
+            insert.setString(2, volume.uuid());
+            insert.setString(3, volume.name());
+            insert.setString(4, volume.description());
+            insert.setInt(5, volume.sharable() ? 1 : 0);
+            insert.setInt(6, volume.readOnly() ? 1 : 0);
+            insert.setString(7, volume.parentKey());
+            insert.executeUpdate();
+        }
+        for (Map.Entry<String, String> entry : volume.keys().entrySet()) {
+            putKey(volume.key(), entry.getKey(), entry.getValue());
+        }
     }
 
     public Optional<VolumeRecord> volume(String key) throws SQLException {

@@ -113,7 +113,7 @@ public final class SpdkBackend implements Backend {
             // spdk:/// names no SR directory (issue 19: was a NullPointerException).
             return Optional.empty();
         }
-        SpdkBackendSettings here = new SpdkBackendSettings(directory.getParent(), settings.clientSettings());
+        SpdkBackendSettings here = settings.withStateRoot(directory.getParent());
         String srUuid = directory.getFileName().toString();
         try {
             Optional<Map<String, String>> config = SpdkSite.storedDeviceConfig(directory);

@@ -3,6 +3,7 @@ package org.spdksr.volume.spdk;
 import java.nio.file.Path;
 import java.util.function.Function;
 import org.spdksr.plugin.spdk.SpdkClientSettings;
+import org.spdksr.volume.store.CrashPoints;
 
 /**
  * Host-side settings of the spdk back end (not part of any device-config).
@@ -11,8 +12,10 @@ import org.spdksr.plugin.spdk.SpdkClientSettings;
  *     SQLite metadata and the device-config, since SPDK has no RPC to store user metadata
  *     (spdk-rpc.md §5). Also where the saved spdk_tgt configuration goes.
  * @param clientSettings connection settings for the spdk_tgt on a given socket
+ * @param crashPoints told of each durable step of a mutating call (a fault test stops there)
  */
-public record SpdkBackendSettings(Path stateRoot, Function<Path, SpdkClientSettings> clientSettings) {
+public record SpdkBackendSettings(Path stateRoot, Function<Path, SpdkClientSettings> clientSettings,
+        CrashPoints crashPoints) {
     public static final Path DEFAULT_STATE_ROOT = Path.of("/var/lib/spdk-sr");
     /** The file the spdk-sr-tgt systemd unit passes to {@code spdk_tgt -c} (packaging/systemd). */
     public static final String SAVED_CONFIG = "spdk_tgt.json";
@@ -21,6 +24,15 @@ public record SpdkBackendSettings(Path stateRoot, Function<Path, SpdkClientSetti
         if (!stateRoot.isAbsolute()) {
             throw new IllegalArgumentException("the spdk-sr state directory must be absolute: " + stateRoot);
         }
+    }
+
+    public SpdkBackendSettings(Path stateRoot, Function<Path, SpdkClientSettings> clientSettings) {
+        this(stateRoot, clientSettings, CrashPoints.NONE);
+    }
+
+    /** The same settings for SRs whose state is under {@code otherRoot}. */
+    public SpdkBackendSettings withStateRoot(Path otherRoot) {
+        return new SpdkBackendSettings(otherRoot, clientSettings, crashPoints);
     }
 
     public static SpdkBackendSettings defaults(Path stateRoot) {

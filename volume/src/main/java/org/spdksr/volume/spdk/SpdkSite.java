@@ -95,7 +95,7 @@ final class SpdkSite implements SrSite {
 
     @Override
     public VolumeStore volumes() {
-        return new SpdkVolumeStore(calls, lvsName(), handle());
+        return new SpdkVolumeStore(calls, lvsName(), handle(), settings.crashPoints());
     }
 
     @Override
@@ -134,6 +134,7 @@ final class SpdkSite implements SrSite {
             }
             client.createLvstore(device.bdevName(), lvsName(), clusterSize);
             LOG.info("created lvstore {} on {}", lvsName(), device.describe());
+            settings.crashPoints().reached("spdk: lvstore created");
             return null;
         });
         writeDeviceConfig();
@@ -185,15 +186,20 @@ final class SpdkSite implements SrSite {
                 Optional<Lvstore> store = client.lvstoreByName(lvsName());
                 if (store.isPresent()) {
                     client.deleteLvstore(store.get().uuid());
+                    settings.crashPoints().reached("SR.destroy: lvstore deleted");
                 }
                 device.detach(client);
+                settings.crashPoints().reached("SR.destroy: base device detached");
                 savedConfig.save(client, settings.savedConfigFor(calls.socket()));
+                settings.crashPoints().reached("SR.destroy: configuration saved");
                 return null;
             });
         }
+        // The metadata last of the host state: while it is there, a retried SR.destroy finds the SR.
         Files.deleteIfExists(stateDirectory().resolve(DEVICE_CONFIG));
         Files.deleteIfExists(stateDirectory().resolve(METADATA + "-journal"));
         Files.deleteIfExists(metadataFile());
+        settings.crashPoints().reached("SR.destroy: metadata removed");
         Files.deleteIfExists(stateDirectory());
         // The lock file goes last: a caller waiting on it finds no SR once it gets the lock.
         Files.deleteIfExists(lockFile());

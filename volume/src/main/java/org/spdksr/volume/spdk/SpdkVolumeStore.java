@@ -17,6 +17,7 @@ import org.spdksr.plugin.spdk.Lvstore;
 import org.spdksr.plugin.spdk.SpdkClient;
 import org.spdksr.plugin.spdk.SpdkErrorKind;
 import org.spdksr.plugin.spdk.SpdkRpcException;
+import org.spdksr.volume.store.CrashPoints;
 import org.spdksr.volume.store.SiteUnreachableException;
 import org.spdksr.volume.store.Space;
 import org.spdksr.volume.store.StoredVolume;
@@ -45,12 +46,14 @@ final class SpdkVolumeStore implements VolumeStore {
     private final SpdkCalls calls;
     private final String lvsName;
     private final String srHandle;
+    private final CrashPoints crashPoints;
     private Lvstore lvstore;
 
-    SpdkVolumeStore(SpdkCalls calls, String lvsName, String srHandle) {
+    SpdkVolumeStore(SpdkCalls calls, String lvsName, String srHandle, CrashPoints crashPoints) {
         this.calls = calls;
         this.lvsName = lvsName;
         this.srHandle = srHandle;
+        this.crashPoints = crashPoints;
     }
 
     private String alias(String name) {
@@ -122,6 +125,7 @@ final class SpdkVolumeStore implements VolumeStore {
             // bdev_lvol_clone succeeds only on a read-only source and answers a writable one with
             // -32602 Invalid argument (§6, seen), which tells the two cases apart.
             if (cloneIfReadOnly(client, sourceKey, targetKey)) {
+                crashPoints.reached("spdk: clone made, still writable");
                 client.setReadOnly(alias(targetKey));
             } else {
                 client.snapshot(alias(sourceKey), targetKey);
@@ -138,6 +142,7 @@ final class SpdkVolumeStore implements VolumeStore {
             if (!cloneIfReadOnly(client, sourceKey, targetKey)) {
                 String base = BASE + targetKey;
                 client.snapshot(alias(sourceKey), base);
+                crashPoints.reached("spdk: hidden base snapshot made");
                 client.clone(alias(base), targetKey);
             }
             return stored(client, targetKey);
@@ -189,6 +194,7 @@ final class SpdkVolumeStore implements VolumeStore {
                 client.rename(alias(key), GONE + key);
                 LOG.info("lvol {} still has clones; hidden as {} until at most one is left", alias(key), GONE + key);
             }
+            crashPoints.reached("spdk: lvol deleted or hidden");
             collectHidden(client);
             return true;
         });

@@ -25,6 +25,7 @@ final class Inventory {
     private Inventory() {}
 
     static List<Volume> reconcile(OpenSr sr) throws IOException, SQLException {
+        rollBackPending(sr);
         Map<String, StoredVolume> stored = sr.site().volumes().list();
         List<Volume> volumes = new ArrayList<>();
         for (VolumeRecord record : sr.metadata().volumes()) {
@@ -46,6 +47,7 @@ final class Inventory {
 
     /** The volume under {@code key}, reconciled the same way, or empty if the back end lacks it. */
     static Optional<Volume> find(OpenSr sr, String key) throws IOException, SQLException {
+        rollBackPending(sr);
         Optional<StoredVolume> stored = sr.site().volumes().find(key);
         Optional<VolumeRecord> record = sr.metadata().volume(key);
         if (stored.isEmpty()) {
@@ -57,6 +59,26 @@ final class Inventory {
         }
         VolumeRecord row = record.isPresent() ? record.get() : adopt(sr, stored.get());
         return Optional.of(view(sr, row, stored.get()));
+    }
+
+    /**
+     * Destroys what killed calls began to make (VolumeOperations records each new volume as
+     * pending before its data). Under the SR lock no live call can own a pending entry, so each
+     * one belongs to a process that died; the call never answered, so xapi knows no such VDI.
+     */
+    static void rollBackPending(OpenSr sr) throws IOException, SQLException {
+        for (Map.Entry<String, String> pending : sr.metadata().pendingVolumes().entrySet()) {
+            LOG.warn("SR {}: {} of volume {} did not complete (the process was killed?); removing what it made",
+                    sr.record().uuid(), pending.getValue(), pending.getKey());
+            rollBack(sr, pending.getKey(), pending.getValue());
+        }
+    }
+
+    /** Removes the data of one pending volume, then the entry: safe to repeat if interrupted. */
+    static void rollBack(OpenSr sr, String key, String operation) throws IOException, SQLException {
+        sr.site().volumes().destroy(key);
+        sr.metadata().abandonVolume(key);
+        LOG.info("SR {}: removed volume {} of the unfinished {}", sr.record().uuid(), key, operation);
     }
 
     private static VolumeRecord adopt(OpenSr sr, StoredVolume orphan) throws SQLException {

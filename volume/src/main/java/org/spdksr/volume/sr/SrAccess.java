@@ -81,7 +81,6 @@ public final class SrAccess {
 
     private static <T> T underLock(SrSite site, SiteWork<T> work) throws Exception {
         try {
-            boolean hadMetadata = Files.exists(site.metadataFile());
             // A back end may keep the metadata in a directory of its own, beside the lock (the spdk
             // back end's per-SR host state directory): made on first use, removed again if only looked at.
             Path metadataDirectory = site.metadataFile().toAbsolutePath().getParent();
@@ -93,10 +92,13 @@ public final class SrAccess {
                 try {
                     return work.run(site, metadata, metadata.sr());
                 } finally {
-                    if (!hadMetadata && metadata.sr().isEmpty()) {
-                        // Only looking must not leave an empty database behind.
+                    if (metadata.sr().isEmpty()) {
+                        // Only looking must not leave an empty database behind, nor may an
+                        // SR.create that failed or was killed before it recorded the SR.
                         metadata.close();
                         Files.deleteIfExists(site.metadataFile());
+                        Files.deleteIfExists(Path.of(site.metadataFile() + "-journal"));
+                        site.forgetUnrecorded();
                         if (madeDirectory) {
                             deleteIfEmpty(metadataDirectory);
                         }

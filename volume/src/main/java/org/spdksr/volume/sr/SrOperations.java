@@ -14,6 +14,7 @@ import org.spdksr.plugin.idl.Volume;
 import org.spdksr.plugin.protocol.SmapiException;
 import org.spdksr.plugin.protocol.StorageError;
 import org.spdksr.volume.metadata.SrRecord;
+import org.spdksr.volume.store.CrashPoints;
 import org.spdksr.volume.store.FoundSr;
 import org.spdksr.volume.store.SiteUnreachableException;
 import org.spdksr.volume.store.Space;
@@ -28,16 +29,22 @@ public final class SrOperations {
     private final Backends backends;
     private final SrAccess access;
     private final AttachedSrs attached;
+    private final CrashPoints crashPoints;
 
     public SrOperations(Backends backends, SrAccess access) {
-        this(backends, access, AttachedSrs.fromEnvironment(System.getenv()));
+        this(backends, access, CrashPoints.NONE);
+    }
+
+    public SrOperations(Backends backends, SrAccess access, CrashPoints crashPoints) {
+        this(backends, access, AttachedSrs.fromEnvironment(System.getenv()), crashPoints);
     }
 
     /** @param attached where SR.attach records the SRs attached on this host, for the datapath */
-    public SrOperations(Backends backends, SrAccess access, AttachedSrs attached) {
+    public SrOperations(Backends backends, SrAccess access, AttachedSrs attached, CrashPoints crashPoints) {
         this.backends = backends;
         this.access = access;
         this.attached = attached;
+        this.crashPoints = crashPoints;
     }
 
     /** Returns the device-config xapi stores in every PBD of the SR. */
@@ -68,8 +75,12 @@ public final class SrOperations {
                         + existing.get().name() + "'). Use xe sr-probe and xe sr-introduce to bring it back, or "
                         + "destroy it, or choose another device.");
             }
+            // The device first, the record last: until the record exists the SR is not there, and a
+            // retried SR.create finds what the killed one prepared and goes on (prepare is idempotent).
             site.prepare();
+            crashPoints.reached("SR.create: site prepared");
             metadata.initialise(new SrRecord(uuid, name, description, backendOf(site)));
+            crashPoints.reached("SR.create: SR recorded");
             LOG.info("created SR {} in {}", uuid, site.describe());
             return site.deviceConfig(uuid);
         });

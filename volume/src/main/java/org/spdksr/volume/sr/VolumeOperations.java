@@ -8,6 +8,7 @@ import org.spdksr.plugin.idl.Volume;
 import org.spdksr.plugin.protocol.SmapiException;
 import org.spdksr.plugin.protocol.StorageError;
 import org.spdksr.volume.metadata.VolumeRecord;
+import org.spdksr.volume.store.CrashPoints;
 import org.spdksr.volume.store.StoredVolume;
 import org.spdksr.volume.store.VolumeKeys;
 
@@ -17,10 +18,16 @@ public final class VolumeOperations {
 
     private final Backends backends;
     private final SrAccess access;
+    private final CrashPoints crashPoints;
 
     public VolumeOperations(Backends backends, SrAccess access) {
+        this(backends, access, CrashPoints.NONE);
+    }
+
+    public VolumeOperations(Backends backends, SrAccess access, CrashPoints crashPoints) {
         this.backends = backends;
         this.access = access;
+        this.crashPoints = crashPoints;
     }
 
     public Volume create(String handle, String name, String description, long size, boolean sharable)
@@ -29,10 +36,8 @@ public final class VolumeOperations {
         return access.withSr(backends.siteOf(handle), sr -> {
             String key = UUID.randomUUID().toString();
             long rounded = sr.site().volumes().roundUp(size);
-            // Data first, then the row: an interruption in between leaves a volume that SR.ls adopts.
-            StoredVolume stored = sr.site().volumes().create(key, rounded);
             VolumeRecord record = new VolumeRecord(key, key, name, description, sharable, false, null, Map.of());
-            sr.metadata().insert(record);
+            StoredVolume stored = made(sr, record, "Volume.create", () -> sr.site().volumes().create(key, rounded));
             LOG.info("SR {}: created volume {} '{}' of {} bytes", sr.record().uuid(), key, name, rounded);
             return Inventory.view(sr, record, stored);
         });
@@ -45,8 +50,11 @@ public final class VolumeOperations {
                 LOG.info("SR {}: Volume.destroy of '{}', which cannot be a volume key", sr.record().uuid(), key);
                 return null;
             }
+            // Data first: a kill in between leaves a row without data, which the next look drops.
             boolean existed = sr.site().volumes().destroy(key);
+            crashPoints.reached("Volume.destroy: data destroyed");
             sr.metadata().delete(key);
+            crashPoints.reached("Volume.destroy: metadata deleted");
             LOG.info("SR {}: destroyed volume {}{}", sr.record().uuid(), key, existed ? "" : " (was already gone)");
             return null;
         });
@@ -108,6 +116,7 @@ public final class VolumeOperations {
             }
             if (rounded > volume.virtualSize()) {
                 sr.site().volumes().resize(key, rounded);
+                crashPoints.reached("Volume.resize: data resized");
                 LOG.info("SR {}: resized volume {} from {} to {} bytes", sr.record().uuid(), key, volume.virtualSize(),
                         rounded);
             }
@@ -129,15 +138,45 @@ public final class VolumeOperations {
         return access.withSr(backends.siteOf(handle), sr -> {
             Volume source = existing(sr, key);
             String target = UUID.randomUUID().toString();
-            StoredVolume stored = snapshot
-                    ? sr.site().volumes().snapshot(key, target)
-                    : sr.site().volumes().clone(key, target);
             VolumeRecord record = new VolumeRecord(target, target, source.name(), source.description(),
                     source.sharable(), snapshot, key, Map.of());
-            sr.metadata().insert(record);
+            StoredVolume stored = made(sr, record, snapshot ? "Volume.snapshot" : "Volume.clone", () -> snapshot
+                    ? sr.site().volumes().snapshot(key, target)
+                    : sr.site().volumes().clone(key, target));
             LOG.info("SR {}: {} of volume {} is {}", sr.record().uuid(), snapshot ? "snapshot" : "clone", key, target);
             return Inventory.view(sr, record, stored);
         });
+    }
+
+    @FunctionalInterface
+    private interface DataStep {
+        StoredVolume make() throws Exception;
+    }
+
+    /**
+     * Makes a new volume crash-atomic (issue 19): the intent is committed before any data exists
+     * and replaced by the volume's row in one transaction after, so a process killed in between
+     * leaves a pending entry whose data the next call on the SR destroys ({@link Inventory}),
+     * never a volume without its attributes.
+     */
+    private StoredVolume made(OpenSr sr, VolumeRecord record, String operation, DataStep data) throws Exception {
+        sr.metadata().beginVolume(record.key(), operation);
+        crashPoints.reached(operation + ": intent recorded");
+        StoredVolume stored;
+        try {
+            stored = data.make();
+        } catch (Exception | Error e) {
+            try {
+                Inventory.rollBack(sr, record.key(), operation);
+            } catch (Exception cleanup) {
+                e.addSuppressed(cleanup); // still pending: the next call on the SR retries the cleanup
+            }
+            throw e;
+        }
+        crashPoints.reached(operation + ": data made");
+        sr.metadata().completeVolume(record);
+        crashPoints.reached(operation + ": volume recorded");
+        return stored;
     }
 
     private static Volume existing(OpenSr sr, String key) throws Exception {

@@ -27,6 +27,12 @@ public interface SrSite {
     /** The device-config SR.create returns; xapi stores it in every PBD of the SR (smapiv3.md §6). */
     Map<String, String> deviceConfig(String srUuid);
 
+    /**
+     * Removes what {@link #prepare} left when no SR was recorded after it (an SR.create that
+     * failed or was killed), so that a device holding no SR holds nothing of spdk-sr's.
+     */
+    default void forgetUnrecorded() throws IOException {}
+
     /** Removes everything the SR created, metadata included (SR.destroy). */
     void destroy() throws IOException;
 
